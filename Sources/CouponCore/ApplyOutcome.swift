@@ -1,0 +1,13 @@
+/// What an apply for a coupon came to. Every case is a normal answer, not an error.
+public enum ApplyOutcome: Hashable, Sendable {
+    /// The user won; the coupon is durable (committed, or in the outbox).
+    case issued(Coupon)
+    /// The user had already won this coupon earlier.
+    case alreadyIssued(Coupon)
+    /// Every coupon has been issued.
+    case soldOut
+    /// The campaign opens at the given instant.
+    case notOpenYet(Timestamp)
+    /// The campaign closed at the given instant.
+    case closed(Timestamp)
+}

@@ -1,0 +1,22 @@
+/// Admits the first `limit` distinct users of a campaign and answers everyone else.
+///
+/// Implementations: the embedded gate (in-process, SQLite) and, later, the
+/// Redis gate. Both keep the invariants of DESIGN.md §1.
+public protocol CouponGate: Sendable {
+    /// Applies for a coupon.
+    /// - Returns: the outcome; every normal answer, sold out included, is a value.
+    /// - Throws: ``CouponError/unknownCampaign`` or ``CouponError/storeUnavailable``.
+    func apply(user: UserID, campaign: CampaignID) async throws -> ApplyOutcome
+
+    /// The campaign with its live counts.
+    func status(of campaign: CampaignID) async throws -> CampaignStatus
+
+    /// Creates a campaign. Throws ``CouponError/campaignExists`` if the id is taken.
+    func create(_ campaign: Campaign) async throws -> CampaignStatus
+
+    /// Empties a campaign: no winners, nothing issued, as if just created.
+    func reset(_ campaign: CampaignID) async throws -> CampaignStatus
+
+    /// Whether the gate can admit users now (its stores are reachable).
+    func isReady() async -> Bool
+}

@@ -1,0 +1,34 @@
+import CouponCore
+import Hummingbird
+import Logging
+
+/// `GET /campaigns/{id}` and `GET /users/{userId}/coupons`.
+struct CampaignController<Context: RequestContext> {
+    let gate: any CouponGate
+    let store: any CouponStore
+    let clock: any WallClock
+
+    func addRoutes(to router: Router<Context>) {
+        router.get("/campaigns/:id") { _, context in
+            let id = try CampaignID(validating: context.parameters.get("id") ?? "")
+            let status = try await self.gate.status(of: id)
+            var json = JSONWriter()
+            json.write(status, at: self.clock.now())
+            return Response(status: .ok, headers: ContentHeaders.json, body: .init(byteBuffer: json.finish()))
+        }
+        router.get("/users/:userId/coupons") { _, context in
+            let user = try UserID(parsing: context.parameters.get("userId") ?? "")
+            let coupons: [Coupon]
+            do {
+                coupons = try await self.store.coupons(heldBy: user)
+            } catch {
+                context.logger.error("Reading coupons failed", metadata: ["error": "\(error)"])
+                throw CouponError(.storeUnavailable, "The coupon store could not be read; retry shortly.")
+            }
+            var json = JSONWriter()
+            json.field("userId", user.rawValue)
+            json.field("coupons", array: coupons) { json, coupon in json.write(coupon) }
+            return Response(status: .ok, headers: ContentHeaders.json, body: .init(byteBuffer: json.finish()))
+        }
+    }
+}

@@ -1,0 +1,113 @@
+import CouponCore
+import Logging
+
+/// Everything `coupongate serve` can be told, with its defaults.
+public struct ServerConfiguration: Sendable {
+    /// Address to listen on; loopback unless told otherwise.
+    public var host: String = "127.0.0.1"
+    /// Port to listen on; 0 picks a free one.
+    public var port: Int = 8080
+    /// Where the embedded store keeps `coupongate.sqlite`.
+    public var dataDirectory: String = "data"
+    /// Limit of the campaign `default`, used when it does not exist yet.
+    public var defaultLimit: Int64 = 100
+    /// Bearer token for the admin routes; generated at start when not configured.
+    public var adminToken: AdminToken
+    /// Whether ``adminToken`` was generated (so `serve` prints it).
+    public var adminTokenGenerated: Bool
+    public var logLevel: Logger.Level = .info
+    /// Seconds a keep-alive connection may stay idle before it is closed.
+    public var idleTimeoutSeconds: Int64 = 60
+
+    public init(adminToken: AdminToken? = nil) {
+        self.adminToken = adminToken ?? .generate()
+        self.adminTokenGenerated = adminToken == nil
+    }
+}
+
+// MARK: Reading settings from flags and the environment
+
+extension ServerConfiguration {
+    /// The raw text of each setting as given by a flag, before validation.
+    public struct Flags: Sendable {
+        public var host: String?
+        public var port: String?
+        public var dataDir: String?
+        public var defaultLimit: String?
+        public var adminToken: String?
+        public var logLevel: String?
+
+        public init(
+            host: String? = nil,
+            port: String? = nil,
+            dataDir: String? = nil,
+            defaultLimit: String? = nil,
+            adminToken: String? = nil,
+            logLevel: String? = nil
+        ) {
+            self.host = host
+            self.port = port
+            self.dataDir = dataDir
+            self.defaultLimit = defaultLimit
+            self.adminToken = adminToken
+            self.logLevel = logLevel
+        }
+    }
+
+    /// A flag or environment value that is not valid; the message is one line naming both.
+    public struct SettingError: Error, CustomStringConvertible, Sendable {
+        public let description: String
+    }
+
+    /// Resolves each setting from its flag, else its `COUPONGATE_…` environment variable, else the default.
+    public init(flags: Flags, environment: [String: String]) throws(SettingError) {
+        func pick(_ flag: String?, _ option: String, _ variable: String) -> (text: String, source: String)? {
+            if let flag { return (flag, "--\(option)") }
+            if let value = environment[variable] { return (value, variable) }
+            return nil
+        }
+        func invalid(_ setting: (text: String, source: String), _ expected: String) -> SettingError {
+            SettingError(description: "invalid value '\(setting.text)' for \(setting.source): \(expected)")
+        }
+
+        var token: AdminToken?
+        if let setting = pick(flags.adminToken, "admin-token", "COUPONGATE_ADMIN_TOKEN") {
+            guard setting.text.utf8.count >= 16, setting.text.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
+                throw SettingError(
+                    description: "invalid value for \(setting.source): the admin token must be at least 16 printable ASCII characters without spaces"
+                )
+            }
+            token = AdminToken(setting.text)
+        }
+        self.init(adminToken: token)
+
+        if let setting = pick(flags.host, "host", "COUPONGATE_HOST") {
+            guard !setting.text.isEmpty, !setting.text.contains(where: \.isWhitespace) else {
+                throw invalid(setting, "expected a host name or IP address such as 127.0.0.1")
+            }
+            self.host = setting.text
+        }
+        if let setting = pick(flags.port, "port", "COUPONGATE_PORT") {
+            guard let port = Int(setting.text), (0...65535).contains(port) else {
+                throw invalid(setting, "expected a port number from 0 to 65535")
+            }
+            self.port = port
+        }
+        if let setting = pick(flags.dataDir, "data-dir", "COUPONGATE_DATA_DIR") {
+            guard !setting.text.isEmpty else { throw invalid(setting, "expected a directory path") }
+            self.dataDirectory = setting.text
+        }
+        if let setting = pick(flags.defaultLimit, "default-limit", "COUPONGATE_DEFAULT_LIMIT") {
+            guard let limit = Int64(setting.text), (1...Campaign.maximumLimit).contains(limit) else {
+                throw invalid(setting, "expected an integer from 1 to \(Campaign.maximumLimit)")
+            }
+            self.defaultLimit = limit
+        }
+        if let setting = pick(flags.logLevel, "log-level", "COUPONGATE_LOG_LEVEL") {
+            guard let level = Logger.Level(rawValue: setting.text.lowercased()) else {
+                throw invalid(setting, "expected one of trace, debug, info, notice, warning, error, critical")
+            }
+            self.logLevel = level
+        }
+    }
+}
