@@ -1,0 +1,67 @@
+import CouponServer
+import Logging
+import Testing
+
+@Suite struct ServerConfigurationTests {
+    typealias Flags = ServerConfiguration.Flags
+
+    @Test func defaultsWithNothingSet() throws {
+        let configuration = try ServerConfiguration(flags: Flags(), environment: [:])
+        #expect(configuration.host == "127.0.0.1")
+        #expect(configuration.port == 8080)
+        #expect(configuration.dataDirectory == "data")
+        #expect(configuration.defaultLimit == 100)
+        #expect(configuration.adminTokenGenerated)
+        #expect(configuration.adminToken.value.count == 64)
+        #expect(try ServerConfiguration(flags: Flags(), environment: [:]).adminToken != configuration.adminToken)
+    }
+
+    @Test func environmentFillsWhatFlagsLeaveOpen() throws {
+        let environment = [
+            "COUPONGATE_HOST": "0.0.0.0", "COUPONGATE_PORT": "9000", "COUPONGATE_DATA_DIR": "/tmp/x",
+            "COUPONGATE_DEFAULT_LIMIT": "500", "COUPONGATE_ADMIN_TOKEN": "from-the-environment-1234", "COUPONGATE_LOG_LEVEL": "DEBUG",
+        ]
+        let fromEnvironment = try ServerConfiguration(flags: Flags(), environment: environment)
+        #expect(fromEnvironment.host == "0.0.0.0")
+        #expect(fromEnvironment.port == 9000)
+        #expect(fromEnvironment.dataDirectory == "/tmp/x")
+        #expect(fromEnvironment.defaultLimit == 500)
+        #expect(fromEnvironment.adminToken.value == "from-the-environment-1234")
+        #expect(!fromEnvironment.adminTokenGenerated)
+        #expect(fromEnvironment.logLevel == .debug)
+
+        let flagsWin = try ServerConfiguration(flags: Flags(port: "7000", defaultLimit: "3"), environment: environment)
+        #expect(flagsWin.port == 7000)
+        #expect(flagsWin.defaultLimit == 3)
+        #expect(flagsWin.host == "0.0.0.0")
+    }
+
+    @Test(arguments: [
+        (Flags(port: "http"), "--port"),
+        (Flags(port: "65536"), "--port"),
+        (Flags(port: "-1"), "--port"),
+        (Flags(defaultLimit: "0"), "--default-limit"),
+        (Flags(defaultLimit: "100000001"), "--default-limit"),
+        (Flags(defaultLimit: "ten"), "--default-limit"),
+        (Flags(adminToken: "short"), "--admin-token"),
+        (Flags(adminToken: "has spaces in the token"), "--admin-token"),
+        (Flags(logLevel: "loud"), "--log-level"),
+        (Flags(host: ""), "--host"),
+        (Flags(dataDir: ""), "--data-dir"),
+    ])
+    func badFlagsAreOneLineErrorsNamingTheFlag(flags: Flags, name: String) throws {
+        let error = try #require(throws: ServerConfiguration.SettingError.self) {
+            try ServerConfiguration(flags: flags, environment: [:])
+        }
+        #expect(error.description.contains(name))
+        #expect(!error.description.contains("\n"))
+    }
+
+    @Test func badEnvironmentValuesNameTheVariable() throws {
+        let error = try #require(throws: ServerConfiguration.SettingError.self) {
+            try ServerConfiguration(flags: Flags(), environment: ["COUPONGATE_PORT": "eighty"])
+        }
+        #expect(error.description.contains("COUPONGATE_PORT"))
+        #expect(error.description.contains("eighty"))
+    }
+}
