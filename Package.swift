@@ -1,10 +1,12 @@
-// swift-tools-version:6.1
+// swift-tools-version:6.2
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
+    // "No warnings" is a rule here, so the compiler enforces it (our targets only, not dependencies).
+    .treatAllWarnings(as: .error),
 ]
 
 let package = Package(

@@ -49,7 +49,11 @@ struct ServeCommand: AsyncParsableCommand {
         )
         let configuration = try ServerConfiguration(flags: flags, environment: ProcessInfo.processInfo.environment)
         if configuration.adminTokenGenerated {
-            print("Admin token (generated for this run; set --admin-token or COUPONGATE_ADMIN_TOKEN to keep one): \(configuration.adminToken.value)")
+            // Written straight to the file descriptor: a print() to a pipe would sit in a buffer.
+            let line =
+                "Admin token (generated for this run; set --admin-token or COUPONGATE_ADMIN_TOKEN to keep one): "
+                + "\(configuration.adminToken.value)\n"
+            FileHandle.standardOutput.write(Data(line.utf8))
         }
         let app = try await buildApplication(configuration)
         try await app.runService()

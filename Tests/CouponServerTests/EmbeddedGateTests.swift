@@ -44,14 +44,15 @@ final class FlakyStore: CouponStore {
     /// Runs a gate over a fresh SQLite store (wrapped by `wrap`) with its commit writer running.
     func withGate(
         limit: Int64,
-        wrap: @escaping @Sendable (SQLiteCouponStore) -> FlakyStore = { FlakyStore(base: $0) },
+        failingWrites: Int = 0,
+        writeDelay: Duration = .zero,
         _ body: @Sendable (EmbeddedGate, FlakyStore, ServiceGroup) async throws -> Void
     ) async throws {
         try await TestSupport.withDirectory { directory in
             let sqlite = try await SQLiteCouponStore.open(directory: directory, logger: self.logger)
             let campaign = try Campaign(id: .default, name: "d", limit: limit, createdAt: .now)
             try await sqlite.write([.createCampaign(campaign)])
-            let store = wrap(sqlite)
+            let store = FlakyStore(base: sqlite, failingWrites: failingWrites, delay: writeDelay)
             let queue = CommitQueue()
             let gate = try await EmbeddedGate.load(from: store, queue: queue, clock: SystemWallClock())
             let writer = CommitWriter(queue: queue, store: store, logger: self.logger, retryDelay: (.milliseconds(5), .milliseconds(20)))
@@ -67,7 +68,7 @@ final class FlakyStore: CouponStore {
     }
 
     @Test func aFailedCommitAnswers503AndTheCouponIsKeptForTheRetry() async throws {
-        try await self.withGate(limit: 5, wrap: { FlakyStore(base: $0, failingWrites: 1) }) { gate, store, _ in
+        try await self.withGate(limit: 5, failingWrites: 1) { gate, store, _ in
             let user = try UserID(1)
             // The first commit fails: no 200 is given.
             let error = try await #require(throws: CouponError.self) { try await gate.apply(user: user, campaign: .default) }
@@ -90,7 +91,7 @@ final class FlakyStore: CouponStore {
 
     @Test func gracefulShutdownCommitsEveryAdmittedWinnerThenRefusesNewOnes() async throws {
         let limit = 200
-        try await self.withGate(limit: Int64(limit), wrap: { FlakyStore(base: $0, delay: .milliseconds(30)) }) { gate, store, group in
+        try await self.withGate(limit: Int64(limit), writeDelay: .milliseconds(30)) { gate, store, group in
             let outcomes = try await withThrowingTaskGroup(of: ApplyOutcome.self) { tasks in
                 for user in 1...limit {
                     tasks.addTask { try await gate.apply(user: UserID(Int64(user)), campaign: .default) }
