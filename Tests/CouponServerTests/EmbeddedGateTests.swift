@@ -12,6 +12,7 @@ import Testing
 final class FlakyStore: CouponStore {
     let base: SQLiteCouponStore
     private let failures = Mutex(0)
+    private let batches = Mutex(0)
     private let delay: Duration
 
     init(base: SQLiteCouponStore, failingWrites: Int = 0, delay: Duration = .zero) {
@@ -22,7 +23,11 @@ final class FlakyStore: CouponStore {
 
     struct Refused: Error {}
 
+    /// How many write batches reached the store.
+    var writeCount: Int { self.batches.withLock { $0 } }
+
     func write(_ writes: [StoreWrite]) async throws {
+        self.batches.withLock { $0 += 1 }
         if self.delay > .zero { try? await Task.sleep(for: self.delay) }
         let fail = self.failures.withLock { remaining in
             defer { remaining = max(0, remaining - 1) }
@@ -104,6 +109,8 @@ final class FlakyStore: CouponStore {
             let issued = outcomes.filter { if case .issued = $0 { true } else { false } }
             #expect(issued.count == limit)
             #expect(try await store.base.coupons(of: .default).count == limit)
+            // Group commit: winners that arrive together share a transaction.
+            #expect(store.writeCount < limit / 4, "\(store.writeCount) commits for \(limit) winners")
         }
     }
 
