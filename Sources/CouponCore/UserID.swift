@@ -12,7 +12,13 @@ public struct UserID: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses the text of a `userId` parameter: ASCII digits only (no sign,
     /// exponent, space or fraction), with a value from 1 to 2^63−1.
-    public init(parsing text: some StringProtocol) throws(CouponError) {
+    public init(parsing text: String) throws(CouponError) {
+        try self.init(parsing: text[...])
+    }
+
+    /// Not generic on purpose: this runs for every apply, and a generic would
+    /// not be specialized across the module boundary.
+    public init(parsing text: Substring) throws(CouponError) {
         let utf8 = text.utf8
         guard !utf8.isEmpty else {
             throw CouponError(.invalidUserID, "userId is empty; it must be a decimal integer between 1 and \(Int64.max).")

@@ -6,6 +6,7 @@ import Hummingbird
 /// `POST /campaigns/{id}/apply?userId=`.
 struct ApplyController<Context: RequestContext> {
     let gate: any CouponGate
+    let soldOut = SoldOutResponses()
 
     func addRoutes(to router: Router<Context>) {
         router.post("/coupon/apply") { request, _ in
@@ -17,10 +18,10 @@ struct ApplyController<Context: RequestContext> {
     }
 
     func apply(_ request: Request, campaign: CampaignID) async throws -> Response {
-        let user = try Self.userID(of: request)
+        let user = try UserIDParameter.parse(request)
         switch try await self.gate.apply(user: user, campaign: campaign) {
         case .soldOut:
-            return Problem.soldOutResponse(campaign)
+            return self.soldOut.response(for: campaign)
         case .issued(let coupon):
             var json = JSONWriter(capacity: 128)
             json.write(coupon)
@@ -32,27 +33,5 @@ struct ApplyController<Context: RequestContext> {
         case .closed(let endsAt):
             return Problem.closed(campaign, endsAt: endsAt).response
         }
-    }
-
-    /// The `userId` query parameter, exactly once.
-    static func userID(of request: Request) throws -> UserID {
-        let values = request.uri.queryParameters[values: "userId"]
-        guard let value = values.first else {
-            throw Problem(
-                .badRequest,
-                kind: "invalid-user-id",
-                title: "Invalid userId",
-                detail: "The userId query parameter is missing; call \(request.uri.path)?userId=<integer from 1 to \(Int64.max)>."
-            )
-        }
-        guard values.count == 1 else {
-            throw Problem(
-                .badRequest,
-                kind: "invalid-user-id",
-                title: "Invalid userId",
-                detail: "The userId query parameter is given \(values.count) times; give it once."
-            )
-        }
-        return try UserID(parsing: value)
     }
 }
