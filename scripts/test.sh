@@ -3,11 +3,26 @@
 #
 # Builds in debug mode (warnings are errors, see Package.swift), checks the
 # formatting, runs every Swift Testing suite, then drives the real
-# `coupongate serve` binary end to end (scripts/serve_smoke.py).
+# `coupongate serve` binary end to end (scripts/serve_smoke.py). Installs
+# redis-server first when it is missing (the RESP tests start their own).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
+
+step "redis-server for the RESP integration tests"
+# The tests start their own redis-server on free ports; they only need the binary.
+if ! command -v redis-server >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+        # The package may start a system Redis on 6379; the tests do not use it.
+        (service redis-server stop || true) >/dev/null 2>&1
+    else
+        echo "redis-server is missing: install it (apt-get install -y redis-server) and run again" >&2
+        exit 1
+    fi
+fi
+redis-server --version
 
 step "format check (swift format lint)"
 swift format lint --strict --recursive Package.swift Sources Tests

@@ -1,0 +1,222 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+
+@testable import RESP
+
+/// A private `redis-server` for one test: started on a free loopback port and a unix socket in a
+/// temporary directory, with persistence off, and killed when the test is done.
+///
+/// Copy this approach for other integration tests: every test gets its own server, so tests run in
+/// parallel and can kill or restart "their" Redis without disturbing the others. Nothing is left behind:
+/// `stop()` (or, as a safety net, `deinit`) kills the process and deletes the directory.
+///
+/// ```swift
+/// let server = try await RedisServerProcess.start()
+/// defer { server.stop() }
+/// let client = RedisClient(configuration: server.configuration(), logger: logger)
+/// ```
+///
+/// The binary is `$REDIS_SERVER` if set, else `redis-server` from `PATH`. If it is missing, `start()`
+/// throws (the test fails, it is never skipped) with a message saying how to install it.
+final class RedisServerProcess: Sendable {
+    /// The loopback TCP port, kept across `restart()`.
+    let port: Int
+    /// The unix socket, kept across `restart()`.
+    let unixSocketPath: String
+    /// The password set with `--requirepass`, if any.
+    let password: String?
+    /// Holds the socket, `redis.log` and nothing else (`--save ""`, `--appendonly no`).
+    let directory: URL
+    private let executable: String
+    private let process: Mutex<Process?>
+
+    private init(executable: String, port: Int, directory: URL, password: String?) {
+        self.executable = executable
+        self.port = port
+        self.directory = directory
+        self.unixSocketPath = directory.appendingPathComponent("redis.sock").path
+        self.password = password
+        self.process = Mutex(nil)
+    }
+
+    deinit {
+        self.stop()
+    }
+
+    /// Starts a server and returns once it answers `PING`.
+    /// - Parameter password: when set, the server requires it (`--requirepass`).
+    static func start(password: String? = nil) async throws -> RedisServerProcess {
+        let executable = try Self.findExecutable()
+        // Another process may grab the free port between our probe and redis-server's bind: try again then.
+        var lastError: (any Error)?
+        for _ in 0..<3 {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("resp-tests-\(UUID().uuidString.prefix(8))")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let server = RedisServerProcess(executable: executable, port: try await Self.freePort(), directory: directory, password: password)
+            do {
+                try await server.launch()
+                return server
+            } catch {
+                server.stop()
+                lastError = error
+            }
+        }
+        throw lastError ?? RedisServerError("redis-server did not start")
+    }
+
+    /// A client configuration for this server over TCP (with its password).
+    func configuration() -> RedisConfiguration {
+        var configuration = RedisConfiguration(endpoint: .tcp(host: "127.0.0.1", port: self.port))
+        configuration.password = self.password
+        return configuration
+    }
+
+    /// The process id of the running server, if any.
+    var processIdentifier: Int32? {
+        self.process.withLock { $0?.isRunning == true ? $0?.processIdentifier : nil }
+    }
+
+    /// Kills the server with SIGKILL, as a crash would: no reply, no clean close by Redis.
+    func kill() async {
+        guard let pid = self.processIdentifier else { return }
+        sendSignal(SIGKILL, to: pid)
+        while self.processIdentifier != nil {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    /// Starts the server again on the same port and socket, and returns once it answers.
+    func restart() async throws {
+        await self.kill()
+        try await self.launch()
+    }
+
+    /// Kills the server and deletes its directory. Safe to call more than once.
+    func stop() {
+        self.process.withLock { process in
+            if let process, process.isRunning {
+                sendSignal(SIGKILL, to: process.processIdentifier)
+                process.waitUntilExit()
+            }
+            process = nil
+        }
+        try? FileManager.default.removeItem(at: self.directory)
+    }
+
+    // MARK: Launching
+
+    private func launch() async throws {
+        var arguments = [
+            "--port", String(self.port),
+            "--bind", "127.0.0.1",
+            "--unixsocket", self.unixSocketPath,
+            "--unixsocketperm", "700",
+            "--dir", self.directory.path,
+            "--logfile", self.directory.appendingPathComponent("redis.log").path,
+            "--save", "",
+            "--appendonly", "no",
+            "--daemonize", "no",
+            // DEBUG SLEEP makes a server stall on demand, from loopback clients only.
+            "--enable-debug-command", "local",
+        ]
+        if let password = self.password {
+            arguments += ["--requirepass", password]
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: self.executable)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        self.process.withLock { $0 = process }
+        try await self.waitUntilReady()
+    }
+
+    /// Polls with PING until the server answers, for up to 10 s; fails early if the process exits.
+    private func waitUntilReady() async throws {
+        var configuration = self.configuration()
+        configuration.connectTimeout = .milliseconds(200)
+        configuration.commandTimeout = .milliseconds(500)
+        let deadline = ContinuousClock.now + .seconds(10)
+        var lastError: (any Error)?
+        while ContinuousClock.now < deadline {
+            guard self.processIdentifier != nil else {
+                throw RedisServerError("redis-server exited during start-up; its log:\n\(self.logTail())")
+            }
+            do {
+                let connection = try await RedisConnection.connect(
+                    configuration: configuration,
+                    eventLoop: MultiThreadedEventLoopGroup.singleton.next(),
+                    logger: Logger(label: "RedisServerProcess")
+                )
+                defer { connection.close() }
+                if try await connection.send(RedisCommand("PING")) == .simpleString("PONG") {
+                    return
+                }
+            } catch {
+                lastError = error
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw RedisServerError("redis-server did not answer PING within 10 s (\(lastError.map { "\($0)" } ?? "")); its log:\n\(self.logTail())")
+    }
+
+    private func logTail() -> String {
+        let log = (try? String(contentsOf: self.directory.appendingPathComponent("redis.log"), encoding: .utf8)) ?? "(no log)"
+        return log.split(separator: "\n").suffix(20).joined(separator: "\n")
+    }
+
+    /// A port that is free now: the OS picks it for a listener that is closed at once.
+    static func freePort() async throws -> Int {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: "127.0.0.1", port: 0)
+            .get()
+        defer { channel.close(promise: nil) }
+        guard let port = channel.localAddress?.port else {
+            throw RedisServerError("the OS did not report the port it picked")
+        }
+        return port
+    }
+
+    private static func findExecutable() throws -> String {
+        let environment = ProcessInfo.processInfo.environment
+        if let path = environment["REDIS_SERVER"], !path.isEmpty {
+            guard FileManager.default.isExecutableFile(atPath: path) else {
+                throw RedisServerError("REDIS_SERVER=\(path) is not an executable file")
+            }
+            return path
+        }
+        let directories = (environment["PATH"] ?? "").split(separator: ":").map(String.init) + ["/usr/bin", "/usr/local/bin", "/usr/sbin"]
+        for directory in directories {
+            let path = URL(fileURLWithPath: directory).appendingPathComponent("redis-server").path
+            if FileManager.default.isExecutableFile(atPath: path) {
+                return path
+            }
+        }
+        throw RedisServerError(
+            """
+            redis-server is not installed, and the Redis integration tests need it. \
+            Install it with `apt-get install -y redis-server` (then `service redis-server stop`: the tests start their own), \
+            or run scripts/test.sh, which installs it. Or set REDIS_SERVER to its path.
+            """
+        )
+    }
+}
+
+/// `kill(2)`, out of the reach of `RedisServerProcess.kill()`'s name.
+private func sendSignal(_ signal: Int32, to pid: Int32) {
+    _ = kill(pid, signal)
+}
+
+/// Why a test's Redis server could not be started.
+struct RedisServerError: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+}
