@@ -41,6 +41,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "CouponRedis",
+            dependencies: [
+                "CouponCore",
+                "RESP",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "CouponStore",
             dependencies: [
                 "CouponCore",

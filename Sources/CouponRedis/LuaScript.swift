@@ -1,0 +1,33 @@
+import RESP
+import Synchronization
+
+/// A Lua script run with EVALSHA, loaded on first use and again after Redis
+/// forgets it (a restart or `SCRIPT FLUSH` answers NOSCRIPT).
+final class LuaScript: Sendable {
+    let name: String
+    let source: String
+    private let sha = Mutex<String?>(nil)
+
+    init(name: String, source: String) {
+        self.name = name
+        self.source = source
+    }
+
+    /// Runs the script: one round trip once loaded, two more after a NOSCRIPT.
+    func run(on redis: RedisClient, keys: [String], arguments: [RESPArgument]) async throws -> RESPValue {
+        let tail: [RESPArgument] = [.int(Int64(keys.count))] + keys.map { .string($0) } + arguments
+        if let sha = self.sha.withLock({ $0 }) {
+            do {
+                return try await redis.send(RedisCommand("EVALSHA", [.string(sha)] + tail))
+            } catch let error as RedisClientError where error.code == .serverError && error.message.hasPrefix("NOSCRIPT") {
+                self.sha.withLock { $0 = nil }
+            }
+        }
+        let loaded = try await redis.send(RedisCommand("SCRIPT", ["LOAD", .string(self.source)]))
+        guard let sha = loaded.string else {
+            throw RedisClientError(.protocolError, message: "SCRIPT LOAD of \(self.name) answered \(loaded)")
+        }
+        self.sha.withLock { $0 = sha }
+        return try await redis.send(RedisCommand("EVALSHA", [.string(sha)] + tail))
+    }
+}

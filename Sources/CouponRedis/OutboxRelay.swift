@@ -1,0 +1,248 @@
+import CouponCore
+import Foundation
+import Logging
+import RESP
+import ServiceLifecycle
+
+/// Moves issued coupons from the Redis outbox streams into the database of record.
+///
+/// At-least-once from Redis, exactly-once rows in the database: entries are
+/// read with a consumer group, inserted with `ON CONFLICT DO NOTHING` on the
+/// two unique keys, and acknowledged only after the commit. An entry a dead
+/// relay left pending is reclaimed with XAUTOCLAIM once it has been idle for
+/// `claimAfter`. Several relays may run at once, each with its own consumer
+/// name. While the database is down a batch is retried with backoff and
+/// stays pending — nothing is acknowledged, nothing is lost. An entry that
+/// cannot be parsed goes to the campaign's dead-letter stream with the reason.
+public struct OutboxRelay: Service {
+    public struct Configuration: Sendable {
+        /// Entries read per stream per round.
+        public var batchSize = 500
+        /// Pause when a round found nothing to do.
+        public var idleDelay: Duration = .milliseconds(20)
+        /// An entry pending this long with another consumer is taken over.
+        public var claimAfter: Duration = .seconds(15)
+        /// How often the list of campaigns is reread from the database.
+        public var campaignRefresh: Duration = .seconds(2)
+        /// How often each stream is trimmed of acknowledged entries.
+        public var trimInterval: Duration = .seconds(5)
+        /// Backoff bounds while the database refuses writes.
+        public var retryDelay: (first: Duration, maximum: Duration) = (.milliseconds(100), .seconds(5))
+
+        public init() {}
+    }
+
+    let redis: RedisClient
+    let store: any CouponStore
+    let logger: Logger
+    let consumer: String
+    let configuration: Configuration
+
+    public init(redis: RedisClient, store: any CouponStore, logger: Logger, configuration: Configuration = .init()) {
+        self.redis = redis
+        self.store = store
+        self.logger = logger
+        self.configuration = configuration
+        self.consumer = "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: .min ... .max))"
+    }
+
+    public func run() async {
+        var state = State()
+        self.logger.info("Relay started", metadata: ["consumer": "\(self.consumer)"])
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            let worked = await self.round(&state)
+            if !worked {
+                // Sleeps are cut short by shutdown; a batch in progress is always finished first.
+                await sleepUnlessShuttingDown(self.configuration.idleDelay)
+            }
+        }
+        self.logger.info("Relay stopped", metadata: ["consumer": "\(self.consumer)"])
+    }
+
+    struct State {
+        var campaigns: [CampaignID] = []
+        var campaignsReadAt: ContinuousClock.Instant?
+        var groupsCreated: Set<CampaignID> = []
+        var lastClaim: [CampaignID: ContinuousClock.Instant] = [:]
+        var lastTrim: [CampaignID: ContinuousClock.Instant] = [:]
+    }
+
+    /// One pass over every campaign; true when it relayed anything.
+    func round(_ state: inout State) async -> Bool {
+        let now = ContinuousClock.now
+        if state.campaignsReadAt.map({ now - $0 >= self.configuration.campaignRefresh }) ?? true {
+            do {
+                state.campaigns = try await self.store.campaigns().map(\.id)
+                state.campaignsReadAt = now
+            } catch {
+                self.logger.warning("Cannot read the campaigns from the database", metadata: ["error": "\(error)"])
+                if state.campaigns.isEmpty { return false }
+            }
+        }
+        var worked = false
+        for campaign in state.campaigns where !Task.isShuttingDownGracefully {
+            do {
+                worked = try await self.relay(campaign, state: &state) || worked
+            } catch {
+                self.logger.warning("Relaying failed; will retry", metadata: ["campaign": "\(campaign)", "error": "\(error)"])
+            }
+        }
+        return worked
+    }
+
+    /// Relays what one campaign's outbox holds: reclaimed entries first, then new ones.
+    func relay(_ campaign: CampaignID, state: inout State) async throws -> Bool {
+        let keys = RedisKeys(campaign)
+        if !state.groupsCreated.contains(campaign) {
+            try await self.createGroup(keys)
+            state.groupsCreated.insert(campaign)
+        }
+        let now = ContinuousClock.now
+        var entries: [OutboxEntry] = []
+        if state.lastClaim[campaign].map({ now - $0 >= self.configuration.claimAfter / 2 }) ?? true {
+            state.lastClaim[campaign] = now
+            entries = try await self.claim(keys)
+        }
+        if entries.isEmpty {
+            let reply = try await self.redis.send(
+                RedisCommand(
+                    "XREADGROUP",
+                    [
+                        "GROUP", .string(RedisKeys.relayGroup), .string(self.consumer), "COUNT", .int(Int64(self.configuration.batchSize)),
+                        "STREAMS", .string(keys.outbox), ">",
+                    ]
+                )
+            )
+            entries = OutboxEntry.entries(inReadReply: reply)
+        }
+        if !entries.isEmpty {
+            try await self.commit(entries, keys: keys)
+        }
+        if state.lastTrim[campaign].map({ now - $0 >= self.configuration.trimInterval }) ?? true {
+            state.lastTrim[campaign] = now
+            try await self.trim(keys)
+        }
+        return !entries.isEmpty
+    }
+
+    func createGroup(_ keys: RedisKeys) async throws {
+        do {
+            _ = try await self.redis.send(RedisCommand("XGROUP", ["CREATE", .string(keys.outbox), .string(RedisKeys.relayGroup), "0", "MKSTREAM"]))
+        } catch let error as RedisClientError where error.code == .serverError && error.message.hasPrefix("BUSYGROUP") {
+            // Another relay (or an earlier run) created it.
+        }
+    }
+
+    /// Entries another consumer left pending for longer than `claimAfter`.
+    func claim(_ keys: RedisKeys) async throws -> [OutboxEntry] {
+        let reply = try await self.redis.send(
+            RedisCommand(
+                "XAUTOCLAIM",
+                [
+                    .string(keys.outbox), .string(RedisKeys.relayGroup), .string(self.consumer),
+                    .int(Int64(self.configuration.claimAfter.components.seconds * 1000)), "0-0", "COUNT",
+                    .int(Int64(self.configuration.batchSize)),
+                ]
+            )
+        )
+        guard let parts = reply.array, parts.count >= 2 else { return [] }
+        let entries = OutboxEntry.entries(in: parts[1])
+        if !entries.isEmpty {
+            self.logger.notice(
+                "Reclaimed entries a stopped relay left pending",
+                metadata: ["campaign": "\(keys.campaign)", "entries": "\(entries.count)"]
+            )
+        }
+        return entries
+    }
+
+    /// Writes the coupons, then acknowledges them. Unreadable entries go to the dead-letter stream first.
+    func commit(_ entries: [OutboxEntry], keys: RedisKeys) async throws {
+        var writes: [StoreWrite] = []
+        var dead: [(OutboxEntry, OutboxEntryError)] = []
+        for entry in entries {
+            do {
+                writes.append(.insertCoupon(try entry.coupon(expecting: keys.campaign).coupon))
+            } catch {
+                dead.append((entry, error))
+            }
+        }
+        for (entry, error) in dead {
+            var arguments: [RESPArgument] = [.string(keys.deadLetters), "*", "entry", .string(entry.id), "reason", .string(error.description)]
+            for (field, value) in entry.fields.sorted(by: { $0.key < $1.key }) {
+                arguments += [.string("field.\(field)"), .string(value)]
+            }
+            _ = try await self.redis.send(RedisCommand("XADD", arguments))
+            self.logger.error(
+                "Outbox entry cannot be read; moved to the dead-letter stream",
+                metadata: ["campaign": "\(keys.campaign)", "entry": "\(entry.id)", "reason": "\(error)"]
+            )
+        }
+        try await self.write(writes)
+        let ids = entries.map { RESPArgument.string($0.id) }
+        _ = try await self.redis.send(RedisCommand("XACK", [.string(keys.outbox), .string(RedisKeys.relayGroup)] + ids))
+    }
+
+    /// Writes one batch, retrying with backoff while the database refuses. On
+    /// shutdown it gives up: the entries stay pending and are reclaimed later.
+    func write(_ writes: [StoreWrite]) async throws {
+        guard !writes.isEmpty else { return }
+        var delay = self.configuration.retryDelay.first
+        var attempt = 1
+        while true {
+            do {
+                try await self.store.write(writes)
+                if attempt > 1 { self.logger.notice("Database accepts writes again", metadata: ["attempts": "\(attempt)"]) }
+                return
+            } catch {
+                if Task.isShuttingDownGracefully || Task.isCancelled { throw error }
+                self.logger.error(
+                    "Database write failed; retrying",
+                    metadata: ["coupons": "\(writes.count)", "attempt": "\(attempt)", "error": "\(error)"]
+                )
+                await sleepUnlessShuttingDown(delay)
+                delay = min(delay * 2, self.configuration.retryDelay.maximum)
+                attempt += 1
+            }
+        }
+    }
+
+    /// Removes acknowledged entries only: everything older than both the
+    /// group's last delivered entry and the oldest pending one.
+    ///
+    /// The last delivered id is read first: whatever is delivered after that
+    /// read is newer than it, so the pending list read next covers every
+    /// unacknowledged entry that the trim could reach.
+    func trim(_ keys: RedisKeys) async throws {
+        let groups = try await self.redis.send(RedisCommand("XINFO", ["GROUPS", .string(keys.outbox)]))
+        guard let delivered = Self.lastDelivered(in: groups).flatMap(StreamID.init), delivered != StreamID.zero else { return }
+        let pending = try await self.redis.send(RedisCommand("XPENDING", [.string(keys.outbox), .string(RedisKeys.relayGroup)]))
+        var minimum = delivered
+        if let summary = pending.array, summary.count >= 2, let count = summary[0].int, count > 0,
+            let oldest = summary[1].string.flatMap(StreamID.init)
+        {
+            minimum = min(minimum, oldest)
+        }
+        _ = try await self.redis.send(RedisCommand("XTRIM", [.string(keys.outbox), "MINID", .string(minimum.description)]))
+    }
+
+    /// The relay group's `last-delivered-id` in an XINFO GROUPS answer.
+    static func lastDelivered(in groups: RESPValue) -> String? {
+        for group in groups.array ?? [] {
+            var fields: [String: RESPValue] = [:]
+            if case .map(let map) = group {
+                for (key, value) in map { if let key = key.string { fields[key] = value } }
+            } else if let flat = group.array {
+                var index = 0
+                while index + 1 < flat.count {
+                    if let key = flat[index].string { fields[key] = flat[index + 1] }
+                    index += 2
+                }
+            }
+            if fields["name"]?.string == RedisKeys.relayGroup {
+                return fields["last-delivered-id"]?.string
+            }
+        }
+        return nil
+    }
+}

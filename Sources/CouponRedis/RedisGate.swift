@@ -1,0 +1,249 @@
+import CouponCore
+import Logging
+import RESP
+import Synchronization
+
+/// The gate of distributed mode: admission in Redis, one script per apply.
+///
+/// Redis holds the live state (winners, counter, outbox); the database
+/// (``CouponStore``) is the system of record for campaigns and, through the
+/// relay, for coupons. Sold-out campaigns are answered from ``SoldOutCache``
+/// without a Redis call. Any Redis failure becomes a 503 problem
+/// (``CouponError/storeUnavailable``) within the client's command deadline.
+public final class RedisGate: CouponGate {
+    let redis: RedisClient
+    let store: any CouponStore
+    let logger: Logger
+    let soldOut = SoldOutCache()
+    private let campaigns = Mutex<[CampaignID: Campaign]>([:])
+
+    static let issue = LuaScript(name: "issue", source: IssueScript.source)
+    static let create = LuaScript(name: "create", source: CampaignScripts.create)
+    static let reset = LuaScript(name: "reset", source: CampaignScripts.reset)
+    static let rebuild = LuaScript(name: "rebuild", source: CampaignScripts.rebuild)
+
+    /// Winners written per command while a campaign is rebuilt or its winners are loaded.
+    static let chunkSize = 1_000
+
+    public init(redis: RedisClient, store: any CouponStore, logger: Logger) {
+        self.redis = redis
+        self.store = store
+        self.logger = logger
+    }
+
+    // MARK: Apply
+
+    public func apply(user: UserID, campaign: CampaignID) async throws -> ApplyOutcome {
+        if let answer = self.soldOut.answer(for: user, in: campaign) {
+            return answer
+        }
+        return try await self.redisCall {
+            let keys = RedisKeys(campaign)
+            var reply = try await Self.issue.run(on: self.redis, keys: keys.all, arguments: [.string(user.description), .string(campaign.rawValue)])
+            if Self.words(reply).first == "NOCAMPAIGN" {
+                try await self.rebuild(campaign)
+                reply = try await Self.issue.run(on: self.redis, keys: keys.all, arguments: [.string(user.description), .string(campaign.rawValue)])
+            }
+            return try await self.outcome(of: reply, user: user, keys: keys)
+        }
+    }
+
+    private func outcome(of reply: RESPValue, user: UserID, keys: RedisKeys) async throws -> ApplyOutcome {
+        let words = Self.words(reply)
+        func number(_ index: Int) throws -> Int64 {
+            guard index < words.count, let value = Int64(words[index]) else {
+                throw RedisClientError(.protocolError, message: "the issue script answered \(reply)")
+            }
+            return value
+        }
+        switch words.first {
+        case "OK", "DUP":
+            let coupon = Coupon(
+                campaignID: keys.campaign,
+                userID: user,
+                sequence: try number(1),
+                issuedAt: Timestamp(millisecondsSince1970: try number(2))
+            )
+            return words.first == "OK" ? .issued(coupon) : .alreadyIssued(coupon)
+        case "SOLDOUT":
+            try await self.learnSoldOut(keys, epoch: try number(2))
+            return .soldOut
+        case "NOTOPEN":
+            return .notOpenYet(Timestamp(millisecondsSince1970: try number(1)))
+        case "CLOSED":
+            return .closed(Timestamp(millisecondsSince1970: try number(1)))
+        case "NOCAMPAIGN":
+            throw CouponError.unknownCampaign(keys.campaign)
+        default:
+            throw RedisClientError(.protocolError, message: "the issue script answered \(reply)")
+        }
+    }
+
+    /// Loads the winners of a campaign that just sold out, so this instance answers it from memory.
+    ///
+    /// One request does it; the others keep asking Redis meanwhile. The epoch
+    /// is checked again after loading: if a reset came in between, nothing is cached.
+    private func learnSoldOut(_ keys: RedisKeys, epoch: Int64) async throws {
+        guard self.soldOut.beginLoading(keys.campaign) else { return }
+        var entry: SoldOutCache.Entry?
+        defer { self.soldOut.finishLoading(keys.campaign, with: entry) }
+        let winners = try await self.redis.winners(keys)
+        guard try await self.epoch(keys) == epoch else { return }
+        entry = SoldOutCache.Entry(epoch: epoch, winners: winners)
+    }
+
+    func epoch(_ keys: RedisKeys) async throws -> Int64? {
+        try await self.redis.send(RedisCommand("HGET", [.string(keys.meta), "epoch"])).int
+    }
+
+    // MARK: Campaigns
+
+    public func status(of campaign: CampaignID) async throws -> CampaignStatus {
+        let definition = try await self.campaign(campaign)
+        return try await self.redisCall {
+            let keys = RedisKeys(campaign)
+            let issued = try await self.redis.send(RedisCommand("GET", [.string(keys.issued)]))
+            return CampaignStatus(campaign: definition, issued: issued.int ?? 0)
+        }
+    }
+
+    public func create(_ campaign: Campaign) async throws -> CampaignStatus {
+        guard try await self.storeCall({ try await self.store.campaigns() }).contains(where: { $0.id == campaign.id }) == false else {
+            throw CouponError(.campaignExists, "A campaign with the id '\(campaign.id)' exists already.")
+        }
+        try await self.storeCall { try await self.store.write([.createCampaign(campaign)]) }
+        self.campaigns.withLock { $0[campaign.id] = campaign }
+        try await self.redisCall {
+            _ = try await Self.create.run(on: self.redis, keys: RedisKeys(campaign.id).all, arguments: Self.metaArguments(campaign))
+        }
+        self.soldOut.evict(campaign.id)
+        return CampaignStatus(campaign: campaign, issued: 0)
+    }
+
+    public func reset(_ campaign: CampaignID) async throws -> CampaignStatus {
+        let definition = try await self.campaign(campaign)
+        try await self.redisCall {
+            let epoch = try await Self.reset.run(on: self.redis, keys: RedisKeys(campaign).all, arguments: [])
+            if epoch.int == -1 {
+                // Lost keys: recreate them empty rather than rebuild what is being reset.
+                _ = try await Self.create.run(on: self.redis, keys: RedisKeys(campaign).all, arguments: Self.metaArguments(definition))
+            }
+        }
+        try await self.storeCall { try await self.store.write([.resetCampaign(campaign)]) }
+        self.soldOut.evict(campaign)
+        return CampaignStatus(campaign: definition, issued: 0)
+    }
+
+    public func isReady() async -> Bool {
+        guard self.redis.isConnected else { return false }
+        return (try? await self.store.ping()) != nil
+    }
+
+    /// The campaign's definition, from memory or the database.
+    func campaign(_ id: CampaignID) async throws -> Campaign {
+        if let campaign = self.campaigns.withLock({ $0[id] }) { return campaign }
+        let all = try await self.storeCall { try await self.store.campaigns() }
+        self.campaigns.withLock { cache in
+            for campaign in all { cache[campaign.id] = campaign }
+        }
+        guard let campaign = all.first(where: { $0.id == id }) else {
+            throw CouponError.unknownCampaign(id)
+        }
+        return campaign
+    }
+
+    // MARK: Rebuilding lost keys
+
+    /// Restores a campaign's keys from the database after Redis lost them,
+    /// before anyone is admitted. One instance does it under a short Redis
+    /// lock; the others wait for it. The final script only applies if the
+    /// keys are still missing, so a rebuild never overwrites live state.
+    func rebuild(_ id: CampaignID) async throws {
+        let campaign = try await self.campaign(id)
+        let keys = RedisKeys(id)
+        let token = String(UInt64.random(in: .min ... .max))
+        let locked = try await self.redis.send(RedisCommand("SET", [.string(keys.rebuildLock), .string(token), "NX", "PX", 10_000]))
+        guard locked.string == "OK" else {
+            // Another instance rebuilds: wait (bounded) until the keys are back.
+            for _ in 0..<40 {
+                try await Task.sleep(for: .milliseconds(50))
+                if try await self.redis.send(RedisCommand("EXISTS", [.string(keys.meta)])).int == 1 { return }
+            }
+            throw CouponError(.storeUnavailable, "Campaign '\(id)' is being restored in Redis; retry shortly.")
+        }
+        self.logger.warning("Redis lost the campaign's keys; rebuilding them from the database", metadata: ["campaign": "\(id)"])
+        let coupons = try await self.storeCall { try await self.store.coupons(of: id) }
+        for chunk in stride(from: 0, to: coupons.count, by: Self.chunkSize) {
+            var arguments: [RESPArgument] = [.string(keys.winners)]
+            for coupon in coupons[chunk..<min(chunk + Self.chunkSize, coupons.count)] {
+                arguments.append(.string(coupon.userID.description))
+                arguments.append(.string(WinnerValue(coupon).text))
+            }
+            _ = try await self.redis.send(RedisCommand("HSET", arguments))
+        }
+        let issued = coupons.map(\.sequence).max() ?? 0
+        _ = try await Self.rebuild.run(on: self.redis, keys: keys.all, arguments: Self.metaArguments(campaign) + [.int(issued)])
+        _ = try? await self.redis.send(RedisCommand("DEL", [.string(keys.rebuildLock)]))
+    }
+
+    static func metaArguments(_ campaign: Campaign) -> [RESPArgument] {
+        [
+            .int(campaign.limit),
+            .string(campaign.startsAt.map { String($0.millisecondsSince1970) } ?? ""),
+            .string(campaign.endsAt.map { String($0.millisecondsSince1970) } ?? ""),
+        ]
+    }
+
+    // MARK: Errors
+
+    /// Runs Redis work, turning client failures into a 503 problem.
+    func redisCall<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as RedisClientError {
+            self.logger.warning("Redis call failed", metadata: ["error": "\(error)"])
+            throw CouponError(.storeUnavailable, "Redis did not answer (\(error.code)); retry shortly.")
+        }
+    }
+
+    /// Runs database work, turning store failures into a 503 problem.
+    func storeCall<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as CouponError {
+            throw error
+        } catch {
+            self.logger.warning("Database call failed", metadata: ["error": "\(error)"])
+            throw CouponError(.storeUnavailable, "The database did not answer; retry shortly.")
+        }
+    }
+
+    static func words(_ reply: RESPValue) -> [String] {
+        reply.array?.compactMap(\.string) ?? []
+    }
+}
+
+extension RedisKeys {
+    /// The keys the gate scripts take, in their KEYS order.
+    var all: [String] { [self.meta, self.issued, self.winners, self.outbox] }
+}
+
+/// A winners-hash value: `"<sequence>:<issuedAt ms>"`.
+struct WinnerValue: Hashable, Sendable {
+    var sequence: Int64
+    var issuedAt: Timestamp
+
+    init(_ coupon: Coupon) {
+        self.sequence = coupon.sequence
+        self.issuedAt = coupon.issuedAt
+    }
+
+    init?(parsing text: String) {
+        let parts = text.split(separator: ":")
+        guard parts.count == 2, let sequence = Int64(parts[0]), let at = Int64(parts[1]) else { return nil }
+        self.sequence = sequence
+        self.issuedAt = Timestamp(millisecondsSince1970: at)
+    }
+
+    var text: String { "\(self.sequence):\(self.issuedAt.millisecondsSince1970)" }
+}
