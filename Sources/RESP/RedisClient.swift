@@ -126,6 +126,10 @@ public final class RedisClient: Service, Sendable {
                 break
             }
             self.logger.warning("Redis connection lost; reconnecting", metadata: ["slot": "\(slot)"])
+            self.pool.withLock { pool in
+                // Shown by `.unavailable` errors until the reconnect succeeds or fails for a known reason.
+                pool.lastFailure = pool.lastFailure ?? "the connection was lost; reconnecting"
+            }
             // It was healthy: retry soon, but not in a tight loop if Redis accepts and drops connections.
             delay = self.configuration.reconnectDelay.initial
             guard (try? await Task.sleep(for: delay)) != nil else { break }

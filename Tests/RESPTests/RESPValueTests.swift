@@ -10,6 +10,7 @@ import Testing
         #expect(RESPValue.integer(-5).string == "-5")
         #expect(RESPValue.double(1.5).string == "1.5")
         #expect(RESPValue.null.string == nil)
+        #expect(RESPValue.error("ERR x").string == nil)
         #expect(RESPValue.array([]).string == nil)
 
         #expect(RESPValue.integer(42).int == 42)

@@ -177,6 +177,8 @@ extension RedisChannelHandler {
                 return .succeed(promise, value)
 
             case .pipeline(let promise, let remaining, var replies):
+                // Drop the entry's reference first, so the append does not copy the array (O(n²) for long pipelines).
+                first.kind = .abandoned(remaining: 0)
                 replies.append(value)
                 guard remaining > 1 else {
                     return .succeed(promise, .array(replies))

@@ -20,11 +20,11 @@ public enum RESPValue: Sendable, Hashable {
 }
 
 extension RESPValue {
-    /// The value as text: simple and bulk strings (UTF-8), integers and doubles in decimal, errors' text.
-    /// `nil` for null, booleans and aggregates.
+    /// The value as text: simple and bulk strings (UTF-8), integers and doubles in decimal.
+    /// `nil` for null, booleans, aggregates and errors (so an error reply is never mistaken for data).
     public var string: String? {
         switch self {
-        case .simpleString(let string), .error(let string):
+        case .simpleString(let string):
             string
         case .bulkString(let buffer):
             String(buffer: buffer)
@@ -32,7 +32,7 @@ extension RESPValue {
             String(integer)
         case .double(let double):
             String(double)
-        case .boolean, .null, .array, .map:
+        case .boolean, .null, .array, .map, .error:
             nil
         }
     }
