@@ -88,10 +88,23 @@ let package = Package(
             dependencies: ["CouponCore"],
             swiftSettings: swiftSettings
         ),
+        // Launchers for the real servers integration tests run against (never shipped).
+        .target(
+            name: "CouponTestSupport",
+            dependencies: [
+                "RESP",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Tests/Support",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "RESPTests",
             dependencies: [
                 "RESP",
+                "CouponTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -1,3 +1,4 @@
+import CouponTestSupport
 import Foundation
 import Logging
 import NIOCore
@@ -23,23 +24,6 @@ private func withRunning<T: Sendable>(
         }
         return try await body(client)
     }
-}
-
-/// Polls `condition` every 10 ms for up to `timeout`; fails the test if it never holds.
-private func eventually(
-    _ what: String,
-    timeout: Duration = .seconds(5),
-    _ condition: () async -> Bool
-) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if await condition() {
-            return
-        }
-        try await Task.sleep(for: .milliseconds(10))
-    }
-    Issue.record("timed out waiting until \(what)")
-    throw RedisServerError("timed out waiting until \(what)")
 }
 
 /// The error `body` throws, which must be a `RedisClientError`, and how long it took.

@@ -21,19 +21,22 @@ import Synchronization
 ///
 /// The binary is `$REDIS_SERVER` if set, else `redis-server` from `PATH`. If it is missing, `start()`
 /// throws (the test fails, it is never skipped) with a message saying how to install it.
-final class RedisServerProcess: Sendable {
+public final class RedisServerProcess: Sendable {
     /// The loopback TCP port, kept across `restart()`.
-    let port: Int
+    public let port: Int
     /// The unix socket, kept across `restart()`.
-    let unixSocketPath: String
+    public let unixSocketPath: String
     /// The password set with `--requirepass`, if any.
-    let password: String?
-    /// Holds the socket, `redis.log` and nothing else (`--save ""`, `--appendonly no`).
-    let directory: URL
+    public let password: String?
+    /// Holds the socket, `redis.log` and, with `appendOnly`, the AOF (no RDB snapshots: `--save ""`).
+    public let directory: URL
     private let executable: String
     private let process: Mutex<Process?>
 
-    private init(executable: String, port: Int, directory: URL, password: String?) {
+    private let appendOnly: Bool
+
+    private init(executable: String, port: Int, directory: URL, password: String?, appendOnly: Bool) {
+        self.appendOnly = appendOnly
         self.executable = executable
         self.port = port
         self.directory = directory
@@ -47,15 +50,24 @@ final class RedisServerProcess: Sendable {
     }
 
     /// Starts a server and returns once it answers `PING`.
-    /// - Parameter password: when set, the server requires it (`--requirepass`).
-    static func start(password: String? = nil) async throws -> RedisServerProcess {
+    /// - Parameters:
+    ///   - password: when set, the server requires it (`--requirepass`).
+    ///   - appendOnly: keep an AOF with `appendfsync always` in the server's directory, so a
+    ///     `kill()` then `restart()` comes back with every acknowledged write (DESIGN.md §6).
+    public static func start(password: String? = nil, appendOnly: Bool = false) async throws -> RedisServerProcess {
         let executable = try Self.findExecutable()
         // Another process may grab the free port between our probe and redis-server's bind: try again then.
         var lastError: (any Error)?
         for _ in 0..<3 {
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("resp-tests-\(UUID().uuidString.prefix(8))")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let server = RedisServerProcess(executable: executable, port: try await Self.freePort(), directory: directory, password: password)
+            let server = RedisServerProcess(
+                executable: executable,
+                port: try await Self.freePort(),
+                directory: directory,
+                password: password,
+                appendOnly: appendOnly
+            )
             do {
                 try await server.launch()
                 return server
@@ -68,19 +80,19 @@ final class RedisServerProcess: Sendable {
     }
 
     /// A client configuration for this server over TCP (with its password).
-    func configuration() -> RedisConfiguration {
+    public func configuration() -> RedisConfiguration {
         var configuration = RedisConfiguration(endpoint: .tcp(host: "127.0.0.1", port: self.port))
         configuration.password = self.password
         return configuration
     }
 
     /// The process id of the running server, if any.
-    var processIdentifier: Int32? {
+    public var processIdentifier: Int32? {
         self.process.withLock { $0?.isRunning == true ? $0?.processIdentifier : nil }
     }
 
     /// Kills the server with SIGKILL, as a crash would: no reply, no clean close by Redis.
-    func kill() async {
+    public func kill() async {
         guard let pid = self.processIdentifier else { return }
         sendSignal(SIGKILL, to: pid)
         while self.processIdentifier != nil {
@@ -89,13 +101,13 @@ final class RedisServerProcess: Sendable {
     }
 
     /// Starts the server again on the same port and socket, and returns once it answers.
-    func restart() async throws {
+    public func restart() async throws {
         await self.kill()
         try await self.launch()
     }
 
     /// Kills the server and deletes its directory. Safe to call more than once.
-    func stop() {
+    public func stop() {
         self.process.withLock { process in
             if let process, process.isRunning {
                 sendSignal(SIGKILL, to: process.processIdentifier)
@@ -117,7 +129,8 @@ final class RedisServerProcess: Sendable {
             "--dir", self.directory.path,
             "--logfile", self.directory.appendingPathComponent("redis.log").path,
             "--save", "",
-            "--appendonly", "no",
+            "--appendonly", self.appendOnly ? "yes" : "no",
+            "--appendfsync", "always",
             "--daemonize", "no",
             // DEBUG SLEEP makes a server stall on demand, from loopback clients only.
             "--enable-debug-command", "local",
@@ -170,7 +183,7 @@ final class RedisServerProcess: Sendable {
     }
 
     /// A port that is free now: the OS picks it for a listener that is closed at once.
-    static func freePort() async throws -> Int {
+    public static func freePort() async throws -> Int {
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .bind(host: "127.0.0.1", port: 0)
@@ -213,8 +226,8 @@ private func sendSignal(_ signal: Int32, to pid: Int32) {
 }
 
 /// Why a test's Redis server could not be started.
-struct RedisServerError: Error, CustomStringConvertible {
-    let description: String
+public struct RedisServerError: Error, CustomStringConvertible {
+    public let description: String
 
     init(_ description: String) {
         self.description = description
