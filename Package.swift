@@ -94,6 +94,7 @@ let package = Package(
             dependencies: [
                 "RESP",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
@@ -120,6 +121,19 @@ let package = Package(
                 "CouponCore",
                 "CouponStore",
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CouponRedisTests",
+            dependencies: [
+                "CouponCore",
+                "CouponRedis",
+                "CouponStore",
+                "CouponTestSupport",
+                "RESP",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

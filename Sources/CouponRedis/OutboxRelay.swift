@@ -140,7 +140,7 @@ public struct OutboxRelay: Service {
                 "XAUTOCLAIM",
                 [
                     .string(keys.outbox), .string(RedisKeys.relayGroup), .string(self.consumer),
-                    .int(Int64(self.configuration.claimAfter.components.seconds * 1000)), "0-0", "COUNT",
+                    .int(self.configuration.claimAfter.milliseconds), "0-0", "COUNT",
                     .int(Int64(self.configuration.batchSize)),
                 ]
             )
@@ -244,5 +244,12 @@ public struct OutboxRelay: Service {
             }
         }
         return nil
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, as Redis takes idle times.
+    var milliseconds: Int64 {
+        self.components.seconds * 1000 + self.components.attoseconds / 1_000_000_000_000_000
     }
 }

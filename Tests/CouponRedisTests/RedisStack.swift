@@ -1,0 +1,88 @@
+import CouponCore
+import CouponRedis
+import CouponStore
+import CouponTestSupport
+import Foundation
+import Logging
+import RESP
+import ServiceLifecycle
+
+/// One distributed deployment for a test: a private redis-server, a database
+/// of record, and `instances` API instances (a client, a gate and a sold-out
+/// watcher each) sharing them.
+struct RedisStack: Sendable {
+    let server: RedisServerProcess
+    let store: any CouponStore
+    let gates: [RedisGate]
+    let clients: [RedisClient]
+    let services: [any Service]
+    /// A client of its own for the test's direct Redis calls.
+    let admin: RedisClient
+
+    static let logger: Logger = {
+        var logger = Logger(label: "redis-stack")
+        logger.logLevel = ProcessInfo.processInfo.environment["TEST_LOG"] == "1" ? .debug : .critical
+        return logger
+    }()
+
+    static func client(_ server: RedisServerProcess, timeout: Duration = .seconds(1)) -> RedisClient {
+        var configuration = server.configuration()
+        configuration.commandTimeout = timeout
+        configuration.connectTimeout = .milliseconds(250)
+        configuration.reconnectDelay = (.milliseconds(20), .milliseconds(200))
+        return RedisClient(configuration: configuration, logger: Self.logger)
+    }
+
+    /// Builds the stack, runs its services while `body` runs, and tears everything down.
+    static func with<T: Sendable>(
+        instances: Int = 1,
+        appendOnly: Bool = false,
+        relay: OutboxRelay.Configuration? = nil,
+        _ body: @Sendable (RedisStack) async throws -> T
+    ) async throws -> T {
+        let server = try await RedisServerProcess.start(appendOnly: appendOnly)
+        defer { server.stop() }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cg-redis-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let sqlite = try await SQLiteCouponStore.open(directory: directory, logger: Self.logger)
+        let clients = (0..<instances).map { _ in Self.client(server) }
+        let gates = clients.map { RedisGate(redis: $0, store: sqlite, logger: Self.logger) }
+        let admin = Self.client(server)
+        var services: [any Service] = clients + [admin]
+        services += gates.map { SoldOutWatcher(gate: $0) }
+        if let relay {
+            services.append(OutboxRelay(redis: admin, store: sqlite, logger: Self.logger, configuration: relay))
+        }
+        let stack = RedisStack(server: server, store: sqlite, gates: gates, clients: clients, services: services, admin: admin)
+        let result: T
+        do {
+            result = try await withRunning(services) {
+                try await eventually("every Redis client connects") { (clients + [admin]).allSatisfy(\.isConnected) }
+                return try await body(stack)
+            }
+        } catch {
+            await sqlite.close()
+            throw error
+        }
+        await sqlite.close()
+        return result
+    }
+
+    /// A campaign created through the first gate (database and Redis).
+    @discardableResult
+    func campaign(_ id: String, limit: Int64, startsAt: Timestamp? = nil, endsAt: Timestamp? = nil) async throws -> CampaignID {
+        let campaign = try Campaign(id: CampaignID(validating: id), name: id, limit: limit, startsAt: startsAt, endsAt: endsAt, createdAt: .now)
+        _ = try await self.gates[0].create(campaign)
+        return campaign.id
+    }
+
+    /// How many times Redis has run a command since it started (INFO commandstats).
+    func calls(of command: String) async throws -> Int {
+        let info = try await self.admin.send(RedisCommand("INFO", ["commandstats"])).string ?? ""
+        for line in info.split(whereSeparator: \.isNewline) where line.hasPrefix("cmdstat_\(command.lowercased()):") {
+            let calls = line.split(separator: ",").first?.split(separator: "=").last
+            return calls.flatMap { Int($0) } ?? 0
+        }
+        return 0
+    }
+}
