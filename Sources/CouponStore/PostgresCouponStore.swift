@@ -1,0 +1,352 @@
+import CouponCore
+import Logging
+import NIOCore
+import NIOSSL
+import PostgresNIO
+import ServiceLifecycle
+
+/// The database of record in distributed mode: PostgreSQL through postgres-nio's connection pool.
+///
+/// ## Running it
+/// The store owns a `PostgresClient`, which serves queries only while its `run()` is running. The
+/// store is a `Service` whose `run()` is the client's, so an app adds the store itself to its
+/// `ServiceGroup` (ahead of the services that use it; groups stop in reverse order) and migrates
+/// once before serving:
+///
+/// ```swift
+/// let store = PostgresCouponStore(configuration: .init(url: try PostgresURL(text)), logger: logger)
+/// app.addServices(store)
+/// app.beforeServerStarts { try await store.migrate() }
+/// ```
+///
+/// A command-line tool or a test uses ``withRunning(_:)`` instead, which runs the client, migrates,
+/// runs its body and stops the client. `run()` may be called once per store.
+///
+/// ## Bounded calls
+/// Every call finishes within ``Configuration/operationTimeout``. While the server is unreachable
+/// the pool queues requests and keeps reconnecting (its circuit breaker opens only after 60 s), so
+/// without this bound a write would wait; instead it throws ``CouponStoreError``, and calls succeed
+/// again once the pool reconnects. A write that times out while its COMMIT is in flight may have
+/// committed: coupon inserts are idempotent, so the relay simply retries.
+public final class PostgresCouponStore: CouponStore, Service {
+    public struct Configuration: Sendable {
+        public var url: PostgresURL
+        /// The longest one call (waiting for a connection, then its queries) may take.
+        public var operationTimeout: Duration
+        /// The most connections the pool opens.
+        public var maximumConnections: Int
+
+        /// - Parameters:
+        ///   - url: Where the database is; see ``PostgresURL``.
+        ///   - operationTimeout: Bound on each call; defaults to 10 seconds.
+        ///   - maximumConnections: Pool size; defaults to postgres-nio's 20.
+        public init(url: PostgresURL, operationTimeout: Duration = .seconds(10), maximumConnections: Int = 20) {
+            self.url = url
+            self.operationTimeout = operationTimeout
+            self.maximumConnections = maximumConnections
+        }
+
+        /// The postgres-nio client configuration this store uses.
+        public var clientConfiguration: PostgresClient.Configuration {
+            let url = self.url
+            var configuration: PostgresClient.Configuration
+            switch url.endpoint {
+            case .tcp(let host, let port):
+                configuration = .init(
+                    host: host,
+                    port: port,
+                    username: url.user,
+                    password: url.password,
+                    database: url.database,
+                    tls: Self.tls(for: url.sslMode)
+                )
+            case .unixSocket:
+                configuration = .init(
+                    unixSocketPath: url.socketPath ?? "",
+                    username: url.user,
+                    password: url.password,
+                    database: url.database
+                )
+            }
+            if let connectTimeout = url.connectTimeout {
+                configuration.options.connectTimeout = connectTimeout
+            }
+            configuration.options.maximumConnections = self.maximumConnections
+            return configuration
+        }
+
+        private static func tls(for mode: PostgresURL.SSLMode) -> PostgresClient.Configuration.TLS {
+            // libpq's meanings: prefer and require encrypt but do not check the certificate.
+            var unverified = TLSConfiguration.makeClientConfiguration()
+            unverified.certificateVerification = .none
+            switch mode {
+            case .disable: return .disable
+            case .prefer: return .prefer(unverified)
+            case .require: return .require(unverified)
+            case .verifyFull: return .require(.makeClientConfiguration())
+            }
+        }
+    }
+
+    /// How many coupons one INSERT statement carries.
+    static let rowsPerInsert = 1000
+    /// How coupon batches are inserted; see ``CouponInsertStrategy`` for the measurement behind it.
+    static let insertStrategy = CouponInsertStrategy.unnest
+
+    public let configuration: Configuration
+    private let client: PostgresClient
+    private let logger: Logger
+
+    /// Creates the store and its pool. Nothing connects until ``run()`` runs and a call needs a connection.
+    ///
+    /// - Parameters:
+    ///   - configuration: The database URL and limits.
+    ///   - logger: Receives migrations and the pool's background events.
+    ///   - eventLoopGroup: Where connections live; defaults to postgres-nio's shared group.
+    public init(
+        configuration: Configuration,
+        logger: Logger,
+        eventLoopGroup: any EventLoopGroup = PostgresClient.defaultEventLoopGroup
+    ) {
+        self.configuration = configuration
+        self.logger = logger
+        self.client = PostgresClient(
+            configuration: configuration.clientConfiguration,
+            eventLoopGroup: eventLoopGroup,
+            backgroundLogger: logger
+        )
+    }
+
+    // MARK: Lifecycle
+
+    /// Runs the connection pool until the task is cancelled or graceful shutdown begins.
+    public func run() async {
+        await self.client.run()
+    }
+
+    /// Applies the migrations this version knows and the database lacks; see ``PostgresMigrations``.
+    ///
+    /// Safe to call from many instances at once. Needs ``run()`` to be running.
+    ///
+    /// - Throws: ``CouponStoreError`` if the database's schema is newer than this code, or a migration fails.
+    public func migrate() async throws {
+        let logger = self.logger
+        _ = try await self.withConnection("migration") { connection in
+            try await PostgresMigrations.migrate(connection, logger: logger)
+        }
+    }
+
+    /// Runs the pool, migrates, then runs `body`; stops the pool when `body` returns or throws.
+    public func withRunning<T>(_ body: () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await self.run() }
+            // Cancelling run() closes the pool; the group then waits for it to finish.
+            defer { group.cancelAll() }
+            try await self.migrate()
+            return try await body()
+        }
+    }
+
+    // MARK: CouponStore
+
+    public func write(_ writes: [StoreWrite]) async throws {
+        guard !writes.isEmpty else { return }
+        let logger = self.logger
+        try await self.withConnection("write of \(writes.count) changes") { connection in
+            try await PostgresTransaction.run(on: connection, logger: logger) {
+                var pending: [Coupon] = []
+                for write in writes {
+                    switch write {
+                    case .insertCoupon(let coupon):
+                        pending.append(coupon)
+                        if pending.count == Self.rowsPerInsert {
+                            try await Self.insert(pending, strategy: Self.insertStrategy, on: connection, logger: logger)
+                            pending.removeAll(keepingCapacity: true)
+                        }
+                    case .createCampaign(let campaign):
+                        // Coupons queued before this change go first: the batch applies in order.
+                        try await Self.insert(pending, strategy: Self.insertStrategy, on: connection, logger: logger)
+                        pending.removeAll(keepingCapacity: true)
+                        try await Self.create(campaign, on: connection, logger: logger)
+                    case .resetCampaign(let id):
+                        try await Self.insert(pending, strategy: Self.insertStrategy, on: connection, logger: logger)
+                        pending.removeAll(keepingCapacity: true)
+                        try await Self.step("resetting campaign '\(id)'") {
+                            _ = try await connection.query("DELETE FROM coupons WHERE campaign_id = \(id.rawValue)", logger: logger)
+                        }
+                    }
+                }
+                try await Self.insert(pending, strategy: Self.insertStrategy, on: connection, logger: logger)
+            }
+        }
+    }
+
+    public func campaigns() async throws -> [Campaign] {
+        let logger = self.logger
+        return try await self.withConnection("read of campaigns") { connection in
+            // COLLATE "C": byte order, as SQLite sorts, whatever the database's collation.
+            let rows = try await connection.query(
+                """
+                SELECT id, name, coupon_limit, starts_at, ends_at, created_at
+                FROM campaigns ORDER BY id COLLATE "C"
+                """,
+                logger: logger
+            )
+            var campaigns: [Campaign] = []
+            for try await (id, name, limit, startsAt, endsAt, createdAt) in rows.decode((String, String, Int64, Int64?, Int64?, Int64).self) {
+                do {
+                    campaigns.append(
+                        try Campaign(
+                            id: CampaignID(validating: id),
+                            name: name,
+                            limit: limit,
+                            startsAt: startsAt.map(Timestamp.init(millisecondsSince1970:)),
+                            endsAt: endsAt.map(Timestamp.init(millisecondsSince1970:)),
+                            createdAt: Timestamp(millisecondsSince1970: createdAt)
+                        )
+                    )
+                } catch {
+                    throw CouponStoreError("campaigns row '\(id)' is not a valid campaign: \(error)")
+                }
+            }
+            return campaigns
+        }
+    }
+
+    public func coupons(of campaign: CampaignID) async throws -> [Coupon] {
+        let logger = self.logger
+        return try await self.withConnection("read of campaign '\(campaign)' coupons") { connection in
+            let rows = try await connection.query(
+                """
+                SELECT campaign_id, user_id, sequence, issued_at FROM coupons
+                WHERE campaign_id = \(campaign.rawValue) ORDER BY sequence
+                """,
+                logger: logger
+            )
+            return try await Self.coupons(from: rows)
+        }
+    }
+
+    public func coupons(heldBy user: UserID) async throws -> [Coupon] {
+        let logger = self.logger
+        return try await self.withConnection("read of user \(user)'s coupons") { connection in
+            let rows = try await connection.query(
+                """
+                SELECT campaign_id, user_id, sequence, issued_at FROM coupons
+                WHERE user_id = \(user.rawValue) ORDER BY issued_at, campaign_id COLLATE "C"
+                """,
+                logger: logger
+            )
+            return try await Self.coupons(from: rows)
+        }
+    }
+
+    public func ping() async throws {
+        let logger = self.logger
+        try await self.withConnection("ping") { connection in
+            _ = try await connection.query("SELECT 1", logger: logger)
+        }
+    }
+
+    // MARK: Statements
+
+    private static func create(_ campaign: Campaign, on connection: PostgresConnection, logger: Logger) async throws {
+        try await Self.step("creating campaign '\(campaign.id)'") {
+            // No ON CONFLICT: creating a campaign that exists fails the batch, as in SQLite.
+            _ = try await connection.query(
+                """
+                INSERT INTO campaigns (id, name, coupon_limit, starts_at, ends_at, created_at)
+                VALUES (\(campaign.id.rawValue), \(campaign.name), \(campaign.limit),
+                        \(campaign.startsAt?.millisecondsSince1970), \(campaign.endsAt?.millisecondsSince1970),
+                        \(campaign.createdAt.millisecondsSince1970))
+                """,
+                logger: logger
+            )
+        }
+    }
+
+    /// Inserts `coupons` in one statement, skipping any whose (campaign, user) or (campaign, sequence) exists.
+    static func insert(
+        _ coupons: [Coupon],
+        strategy: CouponInsertStrategy,
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws {
+        guard !coupons.isEmpty else { return }
+        try await Self.step("inserting \(coupons.count) coupons") {
+            _ = try await connection.query(strategy.query(for: coupons), logger: logger)
+        }
+    }
+
+    private static func coupons(from rows: PostgresRowSequence) async throws -> [Coupon] {
+        var coupons: [Coupon] = []
+        for try await (campaign, user, sequence, issuedAt) in rows.decode((String, Int64, Int64, Int64).self) {
+            do {
+                coupons.append(
+                    Coupon(
+                        campaignID: try CampaignID(validating: campaign),
+                        userID: try UserID(user),
+                        sequence: sequence,
+                        issuedAt: Timestamp(millisecondsSince1970: issuedAt)
+                    )
+                )
+            } catch {
+                throw CouponStoreError("coupons row (\(campaign), \(user)) is not a valid coupon: \(error)")
+            }
+        }
+        return coupons
+    }
+
+    private static func step<T>(_ name: String, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch {
+            throw PostgresStepError(step: name, underlying: error)
+        }
+    }
+
+    // MARK: Deadline
+
+    /// Runs `body` on a pooled connection, within ``Configuration/operationTimeout``.
+    ///
+    /// - Throws: ``CouponStoreError`` naming `operation`, the database and the cause.
+    private func withConnection<T: Sendable>(
+        _ operation: String,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        let client = self.client
+        let timeout = self.configuration.operationTimeout
+        let deadline = LeaseDeadline()
+        do {
+            return try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask {
+                    try await client.withConnection { connection in
+                        guard deadline.begin(connection) else { throw CancellationError() }
+                        defer { deadline.end() }
+                        return try await body(connection)
+                    }
+                }
+                group.addTask {
+                    try await Task.sleep(for: timeout)
+                    return nil
+                }
+                defer { group.cancelAll() }
+                if let value = try await group.next() ?? nil {
+                    return value
+                }
+                let reachedServer = deadline.expire()
+                throw CouponStoreError(
+                    reachedServer
+                        ? "PostgreSQL \(operation) on \(self.configuration.url) did not finish within \(timeout); the connection was closed"
+                        : "PostgreSQL \(operation) on \(self.configuration.url) got no connection within \(timeout): the server is down or unreachable, or refused the login (the log shows each attempt's error)"
+                )
+            }
+        } catch let error as CouponStoreError {
+            throw error
+        } catch {
+            // A step error reads "while <step>: <cause>"; anything else is the cause alone.
+            let cause = error is PostgresStepError ? " \(Self.describe(error))" : ": \(Self.describe(error))"
+            throw CouponStoreError("PostgreSQL \(operation) on \(self.configuration.url) failed\(cause)")
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import CouponCore
+import CouponStore
+import Foundation
+import Logging
+import Testing
+
+/// A store implementation the contract tests run against; every contract test runs on each.
+enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case sqlite
+    case postgres
+
+    var testDescription: String { self.rawValue }
+
+    /// A new, empty, migrated store, open for the duration of `body`.
+    @discardableResult
+    func withStore<T>(_ body: (any CouponStore) async throws -> T) async throws -> T {
+        switch self {
+        case .sqlite:
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cg-store-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let store = try await SQLiteCouponStore.open(directory: directory, logger: Logger(label: "test.sqlite"))
+            do {
+                let result = try await body(store)
+                await store.close()
+                return result
+            } catch {
+                await store.close()
+                throw error
+            }
+        case .postgres:
+            return try await TestPostgres.withDatabase { url in
+                try await TestPostgres.withStore(url) { store in try await body(store) }
+            }
+        }
+    }
+}
+
+/// Values shared by the store tests.
+enum Fixture {
+    static let now = Timestamp(millisecondsSince1970: 1_700_000_000_000)
+
+    static func campaign(_ id: String, limit: Int64 = 10) throws -> Campaign {
+        try Campaign(id: CampaignID(validating: id), name: id, limit: limit, createdAt: Self.now)
+    }
+
+    static func coupon(_ campaign: String, user: Int64, sequence: Int64, issuedAt: Timestamp = Self.now) throws -> Coupon {
+        Coupon(campaignID: try CampaignID(validating: campaign), userID: try UserID(user), sequence: sequence, issuedAt: issuedAt)
+    }
+}
