@@ -152,7 +152,8 @@ public final class PostgresCouponStore: CouponStore, Service {
     public func write(_ writes: [StoreWrite]) async throws {
         guard !writes.isEmpty else { return }
         let logger = self.logger
-        try await self.withConnection("write of \(writes.count) changes") { connection in
+        let operation = writes.count == 1 ? "write of 1 change" : "write of \(writes.count) changes"
+        try await self.withConnection(operation) { connection in
             try await PostgresTransaction.run(on: connection, logger: logger) {
                 var pending: [Coupon] = []
                 for write in writes {

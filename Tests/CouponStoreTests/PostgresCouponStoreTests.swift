@@ -117,7 +117,7 @@ import Testing
                 }
                 // Bounded by the 2 s operation timeout, not the pool's 60 s circuit breaker.
                 #expect(clock.now - started < .seconds(10))
-                #expect(error.message.contains("write of 1 changes"))
+                #expect(error.message.contains("write of 1 change"))
                 await #expect(throws: CouponStoreError.self) { try await store.ping() }
 
                 try await server.start()
