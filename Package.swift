@@ -70,8 +70,11 @@ let package = Package(
             name: "CouponServer",
             dependencies: [
                 "CouponCore",
+                "CouponRedis",
                 "CouponStore",
+                "RESP",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -82,8 +85,11 @@ let package = Package(
         .executableTarget(
             name: "coupongate",
             dependencies: [
+                "CouponCore",
+                "CouponRedis",
                 "CouponServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
@@ -97,7 +103,9 @@ let package = Package(
         .target(
             name: "CouponTestSupport",
             dependencies: [
+                "CouponStore",
                 "RESP",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -125,6 +133,7 @@ let package = Package(
             dependencies: [
                 "CouponCore",
                 "CouponStore",
+                "CouponTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

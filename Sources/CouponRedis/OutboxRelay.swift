@@ -65,6 +65,9 @@ public struct OutboxRelay: Service {
         var groupsCreated: Set<CampaignID> = []
         var lastClaim: [CampaignID: ContinuousClock.Instant] = [:]
         var lastTrim: [CampaignID: ContinuousClock.Instant] = [:]
+        /// Campaigns where this consumer may hold delivered, unacknowledged entries
+        /// (at start, and after a failed round: a read whose reply was lost still delivered).
+        var ownPendingUnknown: Set<CampaignID> = []
     }
 
     /// One pass over every campaign; true when it relayed anything.
@@ -84,6 +87,7 @@ public struct OutboxRelay: Service {
             do {
                 worked = try await self.relay(campaign, state: &state) || worked
             } catch {
+                state.ownPendingUnknown.insert(campaign)
                 self.logger.warning("Relaying failed; will retry", metadata: ["campaign": "\(campaign)", "error": "\(error)"])
             }
         }
@@ -96,6 +100,7 @@ public struct OutboxRelay: Service {
         if !state.groupsCreated.contains(campaign) {
             try await self.createGroup(keys)
             state.groupsCreated.insert(campaign)
+            state.ownPendingUnknown.insert(campaign)
         }
         let now = ContinuousClock.now
         var entries: [OutboxEntry] = []
@@ -103,17 +108,13 @@ public struct OutboxRelay: Service {
             state.lastClaim[campaign] = now
             entries = try await self.claim(keys)
         }
+        if entries.isEmpty, state.ownPendingUnknown.contains(campaign) {
+            // ID 0 rereads what was delivered to this consumer and not acknowledged.
+            entries = try await self.read(keys, from: "0")
+            if entries.isEmpty { state.ownPendingUnknown.remove(campaign) }
+        }
         if entries.isEmpty {
-            let reply = try await self.redis.send(
-                RedisCommand(
-                    "XREADGROUP",
-                    [
-                        "GROUP", .string(RedisKeys.relayGroup), .string(self.consumer), "COUNT", .int(Int64(self.configuration.batchSize)),
-                        "STREAMS", .string(keys.outbox), ">",
-                    ]
-                )
-            )
-            entries = OutboxEntry.entries(inReadReply: reply)
+            entries = try await self.read(keys, from: ">")
         }
         if !entries.isEmpty {
             try await self.commit(entries, keys: keys)
@@ -123,6 +124,20 @@ public struct OutboxRelay: Service {
             try await self.trim(keys)
         }
         return !entries.isEmpty
+    }
+
+    /// XREADGROUP from `id`: `>` for new entries, `0` for this consumer's pending ones.
+    func read(_ keys: RedisKeys, from id: String) async throws -> [OutboxEntry] {
+        let reply = try await self.redis.send(
+            RedisCommand(
+                "XREADGROUP",
+                [
+                    "GROUP", .string(RedisKeys.relayGroup), .string(self.consumer), "COUNT", .int(Int64(self.configuration.batchSize)),
+                    "STREAMS", .string(keys.outbox), .string(id),
+                ]
+            )
+        )
+        return OutboxEntry.entries(inReadReply: reply)
     }
 
     func createGroup(_ keys: RedisKeys) async throws {

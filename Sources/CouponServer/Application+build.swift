@@ -1,17 +1,20 @@
 import CouponCore
+import CouponRedis
 import CouponStore
 import Hummingbird
 import Logging
+import RESP
 import ServiceLifecycle
 
-/// Builds the CouponGate application on the embedded default: an in-process
-/// gate over a SQLite store in `configuration.dataDirectory`.
+/// Builds the CouponGate application: the embedded default (an in-process
+/// gate over SQLite in `configuration.dataDirectory`), or distributed mode
+/// (the Redis gate, PostgreSQL) when `configuration.distributed` is set.
 ///
 /// Tests call this as `serve` does; nothing is listening until the returned
 /// application runs.
 /// - Parameters:
 ///   - configuration: the resolved settings.
-///   - clock: where the gate reads the time (tests move it to open and close campaigns).
+///   - clock: where the embedded gate reads the time (tests move it to open and close campaigns).
 ///   - logger: the application's logger; one is made at `configuration.logLevel` when nil.
 public func buildApplication(
     _ configuration: ServerConfiguration,
@@ -22,56 +25,68 @@ public func buildApplication(
     if logger.logLevel > configuration.logLevel || logger.logLevel == .info {
         logger.logLevel = configuration.logLevel
     }
+    let parts: ApplicationParts
+    if let distributed = configuration.distributed {
+        parts = distributedParts(distributed, configuration: configuration, logger: logger)
+    } else {
+        parts = try await embeddedParts(configuration, clock: clock, logger: logger)
+    }
 
+    let router = Router(context: BasicRequestContext.self)
+    // Before any route: a middleware wraps only the routes added after it.
+    router.add(middleware: ProblemMiddleware())
+    ApplyController(gate: parts.gate).addRoutes(to: router)
+    CampaignController(gate: parts.gate, store: parts.store, clock: clock).addRoutes(to: router)
+    HealthController(gate: parts.gate).addRoutes(to: router)
+    AdminController(gate: parts.gate, token: configuration.adminToken, clock: clock).addRoutes(to: router)
+
+    // Services stop in reverse order: the HTTP server first (in-flight requests
+    // finish), then what the gate needs (commit writer or relay, Redis, the store).
+    var app = Application(
+        router: router,
+        server: .http1(configuration: .init(idleTimeout: .seconds(configuration.idleTimeoutSeconds))),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+        services: parts.services,
+        logger: logger
+    )
+    if let prepare = parts.beforeServing {
+        app.beforeServerStarts(perform: prepare)
+    }
+    return app
+}
+
+/// What differs between the two modes.
+struct ApplicationParts {
+    var gate: any CouponGate
+    var store: any CouponStore
+    var services: [any Service]
+    /// Runs once the services run, before the server accepts connections.
+    var beforeServing: (@Sendable () async throws -> Void)?
+}
+
+// MARK: Embedded default
+
+func embeddedParts(_ configuration: ServerConfiguration, clock: any WallClock, logger: Logger) async throws -> ApplicationParts {
     let store = try await SQLiteCouponStore.open(directory: configuration.dataDirectory, logger: logger)
     do {
-        try await ensureDefaultCampaign(limit: configuration.defaultLimit, store: store, clock: clock, logger: logger)
+        if try await store.campaigns().first(where: { $0.id == .default }) == nil {
+            try await store.write([.createCampaign(try defaultCampaign(limit: configuration.defaultLimit, clock: clock))])
+            logger.info("Created campaign 'default'", metadata: ["limit": "\(configuration.defaultLimit)"])
+        }
     } catch {
         await store.close()
         throw error
     }
     let queue = CommitQueue()
     let gate = try await EmbeddedGate.load(from: store, queue: queue, clock: clock)
-
-    let router = Router(context: BasicRequestContext.self)
-    // Before any route: a middleware wraps only the routes added after it.
-    router.add(middleware: ProblemMiddleware())
-    ApplyController(gate: gate).addRoutes(to: router)
-    CampaignController(gate: gate, store: store, clock: clock).addRoutes(to: router)
-    HealthController(gate: gate).addRoutes(to: router)
-    AdminController(gate: gate, token: configuration.adminToken, clock: clock).addRoutes(to: router)
-
-    // Services stop in reverse order: the HTTP server first (in-flight requests
-    // finish), then the commit writer (drains the queue), then the store closes.
-    return Application(
-        router: router,
-        server: .http1(configuration: .init(idleTimeout: .seconds(configuration.idleTimeoutSeconds))),
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
-        services: [
-            StoreService(store: store),
-            CommitWriter(queue: queue, store: store, logger: logger),
-        ],
-        logger: logger
+    return ApplicationParts(
+        gate: gate,
+        store: store,
+        services: [StoreService(store: store), CommitWriter(queue: queue, store: store, logger: logger)]
     )
 }
 
-/// Creates the campaign `default` that `POST /coupon/apply` acts on, if it is missing.
-private func ensureDefaultCampaign(limit: Int64, store: SQLiteCouponStore, clock: any WallClock, logger: Logger) async throws {
-    if let existing = try await store.campaigns().first(where: { $0.id == .default }) {
-        if existing.limit != limit {
-            logger.notice(
-                "Campaign 'default' exists with another limit; keeping it (reset or create a campaign to change limits)",
-                metadata: ["limit": "\(existing.limit)", "configured": "\(limit)"]
-            )
-        }
-        return
-    }
-    let campaign = try Campaign(id: .default, name: "default", limit: limit, createdAt: clock.now())
-    try await store.write([.createCampaign(campaign)])
-    logger.info("Created campaign 'default'", metadata: ["limit": "\(limit)"])
-}
-
-/// Closes the store after everything that uses it has stopped.
+/// Closes the SQLite store after everything that uses it has stopped.
 struct StoreService: Service {
     let store: SQLiteCouponStore
 
@@ -79,4 +94,40 @@ struct StoreService: Service {
         try? await gracefulShutdown()
         await self.store.close()
     }
+}
+
+// MARK: Distributed mode
+
+func distributedParts(_ distributed: DistributedConfiguration, configuration: ServerConfiguration, logger: Logger) -> ApplicationParts {
+    let store = PostgresCouponStore(configuration: .init(url: distributed.postgres), logger: logger)
+    let redis = RedisClient(configuration: distributed.redis, logger: logger)
+    let gate = RedisGate(redis: redis, store: store, logger: logger)
+    let startup = DistributedStartup(store: store, redis: redis, logger: logger)
+    var services: [any Service] = [store, redis, SoldOutWatcher(gate: gate)]
+    if distributed.withRelay {
+        services.append(StartingService(before: { try await startup.prepare() }, then: OutboxRelay(redis: redis, store: store, logger: logger)))
+    }
+    let limit = configuration.defaultLimit
+    return ApplicationParts(gate: gate, store: store, services: services) {
+        try await startup.prepare()
+        try await ensureDefaultCampaign(limit: limit, gate: gate, logger: logger)
+    }
+}
+
+/// Creates the campaign `default` in distributed mode if the database lacks it.
+func ensureDefaultCampaign(limit: Int64, gate: RedisGate, logger: Logger) async throws {
+    do {
+        _ = try await gate.status(of: .default)
+    } catch let error as CouponError where error.code == .unknownCampaign {
+        do {
+            _ = try await gate.create(try defaultCampaign(limit: limit, clock: SystemWallClock()))
+            logger.info("Created campaign 'default'", metadata: ["limit": "\(limit)"])
+        } catch let error as CouponError where error.code == .campaignExists {
+            // Another instance created it first.
+        }
+    }
+}
+
+func defaultCampaign(limit: Int64, clock: any WallClock) throws -> Campaign {
+    try Campaign(id: .default, name: "default", limit: limit, createdAt: clock.now())
 }

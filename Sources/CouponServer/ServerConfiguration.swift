@@ -18,6 +18,8 @@ public struct ServerConfiguration: Sendable {
     public var logLevel: Logger.Level = .info
     /// Seconds a keep-alive connection may stay idle before it is closed.
     public var idleTimeoutSeconds: Int64 = 60
+    /// Redis and PostgreSQL, when given; nil runs the embedded default.
+    public var distributed: DistributedConfiguration?
 
     public init(adminToken: AdminToken? = nil) {
         self.adminToken = adminToken ?? .generate()
@@ -36,6 +38,9 @@ extension ServerConfiguration {
         public var defaultLimit: String?
         public var adminToken: String?
         public var logLevel: String?
+        public var redis: String?
+        public var postgres: String?
+        public var withRelay: Bool
 
         public init(
             host: String? = nil,
@@ -43,7 +48,10 @@ extension ServerConfiguration {
             dataDir: String? = nil,
             defaultLimit: String? = nil,
             adminToken: String? = nil,
-            logLevel: String? = nil
+            logLevel: String? = nil,
+            redis: String? = nil,
+            postgres: String? = nil,
+            withRelay: Bool = false
         ) {
             self.host = host
             self.port = port
@@ -51,30 +59,24 @@ extension ServerConfiguration {
             self.defaultLimit = defaultLimit
             self.adminToken = adminToken
             self.logLevel = logLevel
+            self.redis = redis
+            self.postgres = postgres
+            self.withRelay = withRelay
         }
-    }
-
-    /// A flag or environment value that is not valid; the message is one line naming both.
-    public struct SettingError: Error, CustomStringConvertible, Sendable {
-        public let description: String
     }
 
     /// Resolves each setting from its flag, else its `COUPONGATE_…` environment variable, else the default.
     public init(flags: Flags, environment: [String: String]) throws(SettingError) {
-        func pick(_ flag: String?, _ option: String, _ variable: String) -> (text: String, source: String)? {
-            if let flag { return (flag, "--\(option)") }
-            if let value = environment[variable] { return (value, variable) }
-            return nil
-        }
-        func invalid(_ setting: (text: String, source: String), _ expected: String) -> SettingError {
-            SettingError(description: "invalid value '\(setting.text)' for \(setting.source): \(expected)")
+        let settings = SettingReader(environment: environment)
+        func pick(_ flag: String?, _ option: String, _ variable: String) -> Setting? {
+            settings.pick(flag, option: option, variable: variable)
         }
 
         var token: AdminToken?
         if let setting = pick(flags.adminToken, "admin-token", "COUPONGATE_ADMIN_TOKEN") {
             guard setting.text.utf8.count >= 16, setting.text.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else {
                 throw SettingError(
-                    description: "invalid value for \(setting.source): the admin token must be at least 16 printable ASCII characters without spaces"
+                    "invalid value for \(setting.source): the admin token must be at least 16 printable ASCII characters without spaces"
                 )
             }
             token = AdminToken(setting.text)
@@ -83,29 +85,35 @@ extension ServerConfiguration {
 
         if let setting = pick(flags.host, "host", "COUPONGATE_HOST") {
             guard !setting.text.isEmpty, !setting.text.contains(where: \.isWhitespace) else {
-                throw invalid(setting, "expected a host name or IP address such as 127.0.0.1")
+                throw setting.invalid("expected a host name or IP address such as 127.0.0.1")
             }
             self.host = setting.text
         }
         if let setting = pick(flags.port, "port", "COUPONGATE_PORT") {
             guard let port = Int(setting.text), (0...65535).contains(port) else {
-                throw invalid(setting, "expected a port number from 0 to 65535")
+                throw setting.invalid("expected a port number from 0 to 65535")
             }
             self.port = port
         }
         if let setting = pick(flags.dataDir, "data-dir", "COUPONGATE_DATA_DIR") {
-            guard !setting.text.isEmpty else { throw invalid(setting, "expected a directory path") }
+            guard !setting.text.isEmpty else { throw setting.invalid("expected a directory path") }
             self.dataDirectory = setting.text
         }
         if let setting = pick(flags.defaultLimit, "default-limit", "COUPONGATE_DEFAULT_LIMIT") {
             guard let limit = Int64(setting.text), (1...Campaign.maximumLimit).contains(limit) else {
-                throw invalid(setting, "expected an integer from 1 to \(Campaign.maximumLimit)")
+                throw setting.invalid("expected an integer from 1 to \(Campaign.maximumLimit)")
             }
             self.defaultLimit = limit
         }
+        self.distributed = try DistributedConfiguration(
+            redis: flags.redis,
+            postgres: flags.postgres,
+            withRelay: flags.withRelay,
+            environment: environment
+        )
         if let setting = pick(flags.logLevel, "log-level", "COUPONGATE_LOG_LEVEL") {
             guard let level = Logger.Level(rawValue: setting.text.lowercased()) else {
-                throw invalid(setting, "expected one of trace, debug, info, notice, warning, error, critical")
+                throw setting.invalid("expected one of trace, debug, info, notice, warning, error, critical")
             }
             self.logLevel = level
         }

@@ -1,61 +1,11 @@
 import ArgumentParser
-import CouponServer
-import Foundation
-import Hummingbird
 
 @main
 struct CouponGateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "coupongate",
         abstract: "First-come-first-served coupon issuing service.",
-        subcommands: [ServeCommand.self],
+        subcommands: [ServeCommand.self, RelayCommand.self, ReconcileCommand.self],
         defaultSubcommand: ServeCommand.self
     )
-}
-
-struct ServeCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "serve",
-        abstract: "Run the HTTP API on the embedded default (in-process gate, SQLite store).",
-        discussion: "Every option can also be set with the environment variable named in its help."
-    )
-
-    @Option(help: "Address to listen on (COUPONGATE_HOST; default 127.0.0.1).")
-    var host: String?
-
-    @Option(help: "Port to listen on, 0 for any free one (COUPONGATE_PORT; default 8080).")
-    var port: String?
-
-    @Option(help: "Directory for the SQLite database (COUPONGATE_DATA_DIR; default ./data).")
-    var dataDir: String?
-
-    @Option(help: "Coupon limit of the campaign 'default' when it is created (COUPONGATE_DEFAULT_LIMIT; default 100).")
-    var defaultLimit: String?
-
-    @Option(help: "Bearer token for the admin routes (COUPONGATE_ADMIN_TOKEN; generated and printed when unset).")
-    var adminToken: String?
-
-    @Option(help: "trace, debug, info, notice, warning, error or critical (COUPONGATE_LOG_LEVEL; default info).")
-    var logLevel: String?
-
-    func run() async throws {
-        let flags = ServerConfiguration.Flags(
-            host: self.host,
-            port: self.port,
-            dataDir: self.dataDir,
-            defaultLimit: self.defaultLimit,
-            adminToken: self.adminToken,
-            logLevel: self.logLevel
-        )
-        let configuration = try ServerConfiguration(flags: flags, environment: ProcessInfo.processInfo.environment)
-        if configuration.adminTokenGenerated {
-            // Written straight to the file descriptor: a print() to a pipe would sit in a buffer.
-            let line =
-                "Admin token (generated for this run; set --admin-token or COUPONGATE_ADMIN_TOKEN to keep one): "
-                + "\(configuration.adminToken.value)\n"
-            FileHandle.standardOutput.write(Data(line.utf8))
-        }
-        let app = try await buildApplication(configuration)
-        try await app.runService()
-    }
 }

@@ -7,8 +7,8 @@ import Logging
 import RESP
 import ServiceLifecycle
 
-/// One distributed deployment for a test: a private redis-server, a database
-/// of record, and `instances` API instances (a client, a gate and a sold-out
+/// One distributed deployment for a test: a private redis-server, a fresh
+/// PostgreSQL database (on the server scripts/test.sh starts), and `instances` API instances (a client, a gate and a sold-out
 /// watcher each) sharing them.
 struct RedisStack: Sendable {
     let server: RedisServerProcess
@@ -25,7 +25,9 @@ struct RedisStack: Sendable {
         return logger
     }()
 
-    static func client(_ server: RedisServerProcess, timeout: Duration = .seconds(1)) -> RedisClient {
+    /// Longer than the default second: the suites run in parallel on two cores, and a
+    /// deadline is tested where it matters (the Redis-down test, the RESP tests).
+    static func client(_ server: RedisServerProcess, timeout: Duration = .seconds(5)) -> RedisClient {
         var configuration = server.configuration()
         configuration.commandTimeout = timeout
         configuration.connectTimeout = .milliseconds(250)
@@ -42,30 +44,33 @@ struct RedisStack: Sendable {
     ) async throws -> T {
         let server = try await RedisServerProcess.start(appendOnly: appendOnly)
         defer { server.stop() }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cg-redis-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let sqlite = try await SQLiteCouponStore.open(directory: directory, logger: Self.logger)
+        return try await TestPostgres.withDatabase { url in
+            try await TestPostgres.withStore(url) { store in
+                try await Self.with(server: server, store: store, instances: instances, relay: relay, body)
+            }
+        }
+    }
+
+    private static func with<T: Sendable>(
+        server: RedisServerProcess,
+        store: PostgresCouponStore,
+        instances: Int,
+        relay: OutboxRelay.Configuration?,
+        _ body: @Sendable (RedisStack) async throws -> T
+    ) async throws -> T {
         let clients = (0..<instances).map { _ in Self.client(server) }
-        let gates = clients.map { RedisGate(redis: $0, store: sqlite, logger: Self.logger) }
+        let gates = clients.map { RedisGate(redis: $0, store: store, logger: Self.logger) }
         let admin = Self.client(server)
         var services: [any Service] = clients + [admin]
         services += gates.map { SoldOutWatcher(gate: $0) }
         if let relay {
-            services.append(OutboxRelay(redis: admin, store: sqlite, logger: Self.logger, configuration: relay))
+            services.append(OutboxRelay(redis: admin, store: store, logger: Self.logger, configuration: relay))
         }
-        let stack = RedisStack(server: server, store: sqlite, gates: gates, clients: clients, services: services, admin: admin)
-        let result: T
-        do {
-            result = try await withRunning(services) {
-                try await eventually("every Redis client connects") { (clients + [admin]).allSatisfy(\.isConnected) }
-                return try await body(stack)
-            }
-        } catch {
-            await sqlite.close()
-            throw error
+        let stack = RedisStack(server: server, store: store, gates: gates, clients: clients, services: services, admin: admin)
+        return try await withRunning(services) {
+            try await eventually("every Redis client connects") { (clients + [admin]).allSatisfy(\.isConnected) }
+            return try await body(stack)
         }
-        await sqlite.close()
-        return result
     }
 
     /// A campaign created through the first gate (database and Redis).

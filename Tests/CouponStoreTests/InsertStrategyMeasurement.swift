@@ -1,4 +1,5 @@
 import CouponCore
+import CouponTestSupport
 import Foundation
 import PostgresNIO
 import Testing

@@ -1,5 +1,6 @@
 import CouponCore
 import CouponStore
+import CouponTestSupport
 import Logging
 import PostgresNIO
 import Testing

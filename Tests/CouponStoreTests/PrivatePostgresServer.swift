@@ -1,4 +1,5 @@
 import CouponStore
+import CouponTestSupport
 import Foundation
 
 /// A PostgreSQL cluster of one test's own, made by `scripts/postgres-server.sh` in a temporary state

@@ -7,14 +7,14 @@ import PostgresNIO
 ///
 /// Each test gets a database of its own (`cg_<uuid>`, dropped afterwards), so tests run in parallel
 /// and a test's migrations never meet another's.
-enum TestPostgres {
-    struct NotConfigured: Error, CustomStringConvertible {
-        var variable: String
-        var description: String { "\(self.variable) is not set: run scripts/test.sh, which starts PostgreSQL" }
+public enum TestPostgres {
+    public struct NotConfigured: Error, CustomStringConvertible {
+        public var variable: String
+        public var description: String { "\(self.variable) is not set: run scripts/test.sh, which starts PostgreSQL" }
     }
 
     /// Warnings only: a test that stops a server would otherwise log every reconnect attempt.
-    static let logger: Logger = {
+    public static let logger: Logger = {
         var logger = Logger(label: "test.postgres")
         logger.logLevel = .warning
         return logger
@@ -23,7 +23,7 @@ enum TestPostgres {
     /// The server's URL (its `coupongate_test` database), from `POSTGRES_URL`.
     ///
     /// - Throws: ``NotConfigured`` when unset: the PostgreSQL tests fail rather than skip.
-    static func url(_ variable: String = "POSTGRES_URL") throws -> PostgresURL {
+    public static func url(_ variable: String = "POSTGRES_URL") throws -> PostgresURL {
         guard let text = ProcessInfo.processInfo.environment[variable], !text.isEmpty else {
             throw NotConfigured(variable: variable)
         }
@@ -32,7 +32,7 @@ enum TestPostgres {
 
     /// Creates an empty database, passes its URL to `body`, then drops it.
     @discardableResult
-    static func withDatabase<T>(_ body: (PostgresURL) async throws -> T) async throws -> T {
+    public static func withDatabase<T>(_ body: (PostgresURL) async throws -> T) async throws -> T {
         let server = try Self.url()
         let name = "cg_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         // An identifier cannot be a bind parameter; `name` is generated above, never input.
@@ -50,7 +50,7 @@ enum TestPostgres {
     }
 
     /// Runs one statement on its own short-lived connection.
-    static func administer(_ url: PostgresURL, _ sql: String) async throws {
+    public static func administer(_ url: PostgresURL, _ sql: String) async throws {
         try await Self.withClient(url) { client in
             try await client.query(PostgresQuery(unsafeSQL: sql), logger: Self.logger)
         }
@@ -58,7 +58,7 @@ enum TestPostgres {
 
     /// Runs `body` with a running postgres-nio client on `url`.
     @discardableResult
-    static func withClient<T>(_ url: PostgresURL, _ body: (PostgresClient) async throws -> T) async throws -> T {
+    public static func withClient<T>(_ url: PostgresURL, _ body: (PostgresClient) async throws -> T) async throws -> T {
         let client = PostgresClient(configuration: PostgresCouponStore.Configuration(url: url).clientConfiguration)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
@@ -69,7 +69,7 @@ enum TestPostgres {
 
     /// A store on `url`, running and migrated for the duration of `body`.
     @discardableResult
-    static func withStore<T>(
+    public static func withStore<T>(
         _ url: PostgresURL,
         operationTimeout: Duration = .seconds(20),
         _ body: (PostgresCouponStore) async throws -> T

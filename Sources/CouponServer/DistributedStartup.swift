@@ -1,0 +1,49 @@
+import CouponStore
+import Logging
+import RESP
+
+/// Waits, bounded, for PostgreSQL and Redis at start, and migrates the database.
+///
+/// The services start together, so the first calls may find no connection
+/// yet; rather than fail the start on that, this retries for `timeout` and
+/// then fails with one line naming what did not answer.
+struct DistributedStartup {
+    let store: PostgresCouponStore
+    let redis: RedisClient
+    let logger: Logger
+    var timeout: Duration = .seconds(30)
+
+    func prepare() async throws {
+        let deadline = ContinuousClock.now + self.timeout
+        var lastError: (any Error)?
+        while ContinuousClock.now < deadline {
+            do {
+                try await self.store.migrate()
+                lastError = nil
+                break
+            } catch {
+                lastError = error
+                try await Task.sleep(for: .milliseconds(250))
+            }
+        }
+        if let lastError {
+            throw StartupError("PostgreSQL at \(self.store.configuration.url) is not usable after \(self.timeout): \(lastError)")
+        }
+        while !self.redis.isConnected {
+            guard ContinuousClock.now < deadline else {
+                throw StartupError("Redis did not accept a connection within \(self.timeout)")
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        self.logger.info("PostgreSQL migrated and Redis connected")
+    }
+}
+
+/// A dependency that did not become usable at start; the message names it.
+public struct StartupError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+}

@@ -1,0 +1,49 @@
+import CouponCore
+import CouponRedis
+import CouponStore
+import Logging
+import RESP
+import ServiceLifecycle
+import UnixSignals
+
+/// `coupongate relay`: the outbox relay on its own, with the clients it needs.
+///
+/// Runs until SIGTERM or SIGINT; then the batch in progress is written and
+/// acknowledged (or left pending for another relay) before it exits.
+public func runRelay(_ distributed: DistributedConfiguration, relay: OutboxRelay.Configuration = .init(), logger: Logger) async throws {
+    let store = PostgresCouponStore(configuration: .init(url: distributed.postgres), logger: logger)
+    let redis = RedisClient(configuration: distributed.redis, logger: logger)
+    let startup = DistributedStartup(store: store, redis: redis, logger: logger)
+    let relayService = StartingService(
+        before: { try await startup.prepare() },
+        then: OutboxRelay(redis: redis, store: store, logger: logger, configuration: relay)
+    )
+    let group = ServiceGroup(
+        configuration: .init(services: [store, redis, relayService], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+    )
+    try await group.run()
+}
+
+/// `coupongate reconcile`: compares Redis winners, the outbox and database rows for one campaign.
+public func reconcile(_ campaign: CampaignID, repair: Bool, distributed: DistributedConfiguration, logger: Logger) async throws -> Reconciler.Report {
+    let store = PostgresCouponStore(configuration: .init(url: distributed.postgres), logger: logger)
+    let redis = RedisClient(configuration: distributed.redis, logger: logger)
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { await store.run() }
+        group.addTask { try await redis.run() }
+        defer { group.cancelAll() }
+        try await DistributedStartup(store: store, redis: redis, logger: logger).prepare()
+        return try await Reconciler(redis: redis, store: store).reconcile(campaign, repair: repair)
+    }
+}
+
+/// Runs `prepare` (waiting for the dependencies), then the wrapped service.
+struct StartingService<Wrapped: Service>: Service {
+    let before: @Sendable () async throws -> Void
+    let then: Wrapped
+
+    func run() async throws {
+        try await self.before()
+        try await self.then.run()
+    }
+}

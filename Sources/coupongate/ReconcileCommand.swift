@@ -1,0 +1,52 @@
+import ArgumentParser
+import CouponCore
+import CouponRedis
+import CouponServer
+import Foundation
+
+struct ReconcileCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reconcile",
+        abstract: "Compare a campaign's Redis winners, outbox and PostgreSQL rows; with --repair, write missing rows.",
+        discussion: "Exits 0 when the database agrees with Redis (entries still in the outbox are in flight, not errors), 1 otherwise."
+    )
+
+    @OptionGroup var distributed: DistributedOptions
+
+    @Option(help: "The campaign to check.")
+    var campaign: String
+
+    @Flag(help: "Insert the rows of winners that are in neither the database nor the outbox.")
+    var repair = false
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical (default warning).")
+    var logLevel: String = "warning"
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let campaign: CampaignID
+        do {
+            campaign = try CampaignID(validating: self.campaign)
+        } catch {
+            throw ValidationError(error.message)
+        }
+        guard
+            let distributed = try DistributedConfiguration(
+                redis: self.distributed.redis,
+                postgres: self.distributed.postgres,
+                withRelay: false,
+                environment: environment
+            )
+        else {
+            throw ValidationError("reconcile needs --redis URL and --postgres URL (or COUPONGATE_REDIS_URL and COUPONGATE_POSTGRES_URL)")
+        }
+        let report = try await reconcile(
+            campaign,
+            repair: self.repair,
+            distributed: distributed,
+            logger: try commandLogger(self.logLevel, environment: environment)
+        )
+        print(report)
+        if !report.isConsistent { throw ExitCode(1) }
+    }
+}

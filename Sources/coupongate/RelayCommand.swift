@@ -1,0 +1,57 @@
+import ArgumentParser
+import CouponRedis
+import CouponServer
+import Foundation
+import Logging
+
+struct RelayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "relay",
+        abstract: "Move issued coupons from the Redis outbox into PostgreSQL (run one or more beside the API instances)."
+    )
+
+    @OptionGroup var distributed: DistributedOptions
+
+    @Option(help: "Outbox entries read per stream and batch (default 500).")
+    var batchSize: Int = 500
+
+    @Option(help: "Seconds an entry may stay pending with a stopped relay before this one takes it over (default 15).")
+    var claimAfter: Double = 15
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical (COUPONGATE_LOG_LEVEL; default info).")
+    var logLevel: String?
+
+    func validate() throws {
+        guard (1...10_000).contains(self.batchSize) else { throw ValidationError("--batch-size must be from 1 to 10000") }
+        guard self.claimAfter > 0, self.claimAfter <= 86_400 else { throw ValidationError("--claim-after must be from 0 to 86400 seconds") }
+    }
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        guard
+            let distributed = try DistributedConfiguration(
+                redis: self.distributed.redis,
+                postgres: self.distributed.postgres,
+                withRelay: false,
+                environment: environment
+            )
+        else {
+            throw ValidationError("relay needs --redis URL and --postgres URL (or COUPONGATE_REDIS_URL and COUPONGATE_POSTGRES_URL)")
+        }
+        var relay = OutboxRelay.Configuration()
+        relay.batchSize = self.batchSize
+        relay.claimAfter = .milliseconds(Int64(self.claimAfter * 1000))
+        try await runRelay(distributed, relay: relay, logger: try commandLogger(self.logLevel, environment: environment))
+    }
+}
+
+/// A logger at the level from `--log-level` or COUPONGATE_LOG_LEVEL.
+func commandLogger(_ flag: String?, environment: [String: String]) throws -> Logger {
+    var logger = Logger(label: "coupongate")
+    let text = flag ?? environment["COUPONGATE_LOG_LEVEL"] ?? "info"
+    guard let level = Logger.Level(rawValue: text.lowercased()) else {
+        throw ValidationError("invalid log level '\(text)': expected one of trace, debug, info, notice, warning, error, critical")
+    }
+    logger.logLevel = level
+    return logger
+}
