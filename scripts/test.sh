@@ -5,7 +5,8 @@
 # formatting, installs redis-server when it is missing (the Redis tests start
 # their own servers), starts a throwaway PostgreSQL (scripts/postgres-server.sh,
 # installing it with apt-get if missing), runs every Swift Testing suite, then
-# drives the real `coupongate serve` binary end to end (scripts/serve_smoke.py).
+# drives the real binaries end to end: the embedded default (scripts/serve_smoke.py)
+# and distributed mode under faults (scripts/distributed_smoke.py).
 # PostgreSQL is stopped and its data deleted on exit, whether the tests pass or not.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,3 +50,6 @@ swift test --skip-build --no-parallel
 
 step "end-to-end: coupongate serve"
 python3 scripts/serve_smoke.py "$(swift build --show-bin-path)/coupongate"
+
+step "end-to-end: distributed mode under faults (relay SIGKILL, PostgreSQL stop, Redis kill)"
+python3 scripts/distributed_smoke.py "$(swift build --show-bin-path)/coupongate"

@@ -1,0 +1,244 @@
+#!/usr/bin/env python3
+"""Fault rounds against the real distributed stack, as an operator runs it.
+
+Starts on loopback: redis-server (AOF, appendfsync always), a throwaway
+PostgreSQL (scripts/postgres-server.sh), two `coupongate serve` instances and
+one `coupongate relay` process. Clients apply on both instances (every user
+twice, on alternating instances) while, one round each, the relay is SIGKILLed
+and restarted, PostgreSQL is stopped and started, and Redis is killed and
+restarted from its AOF. Then it waits for the pipeline to drain and checks:
+every 200 has its row (same user, same sequence); no user has two rows; rows
+<= limit; each row not answered 200 belongs to an apply whose answer was lost
+in flight, and a retry returns 409 with that coupon; sequences are 1..issued;
+while Redis was down, applies answered 503 with Retry-After in under 2 s.
+
+Usage: distributed_smoke.py PATH_TO_COUPONGATE [--seconds-per-round N]
+"""
+import http.client
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+BINARY = sys.argv[1] if len(sys.argv) > 1 else ".build/debug/coupongate"
+ROUND_SECONDS = float(sys.argv[sys.argv.index("--seconds-per-round") + 1]) if "--seconds-per-round" in sys.argv else 2.0
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TOKEN = "distributed-smoke-admin-token"
+LIMIT = 1_000_000
+failures = []
+passes = 0
+
+
+def check(condition, message):
+    global passes
+    if condition:
+        passes += 1
+    else:
+        failures.append(message)
+        print(f"  FAIL {message}", flush=True)
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def request(port, method, path, headers=None, timeout=10):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request(method, path, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+class Redis:
+    def __init__(self, directory):
+        self.directory, self.port, self.process = directory, free_port(), None
+
+    def start(self):
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.directory,
+             "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--logfile", "redis.log"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            if subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True, text=True).stdout.strip() == "PONG":
+                return
+            time.sleep(0.05)
+        raise SystemExit("redis-server did not start")
+
+    def kill(self):
+        self.process.kill()
+        self.process.wait()
+
+    @property
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}"
+
+
+class Coupongate:
+    """A coupongate process; `serve` reports the port it listens on."""
+
+    def __init__(self, *args, serve=True):
+        self.args, self.serve, self.port, self.process = list(args), serve, None, None
+
+    def start(self):
+        self.process = subprocess.Popen([BINARY, *self.args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        lines = []
+        deadline = time.time() + 60
+        while self.serve and time.time() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                raise SystemExit("coupongate exited:\n" + "".join(lines))
+            lines.append(line)
+            match = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
+            if match:
+                self.port = int(match.group(1))
+                break
+        threading.Thread(target=lambda: [None for _ in self.process.stdout], daemon=True).start()
+        return self
+
+    def kill(self, sig=signal.SIGKILL):
+        self.process.send_signal(sig)
+        try:
+            return self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return "hung"
+
+
+def main():
+    state = tempfile.mkdtemp(prefix="cg-dist-")
+    pg_state = os.path.join(state, "pg")
+    pg = os.path.join(REPO, "scripts", "postgres-server.sh")
+    subprocess.run([pg, "start", pg_state], check=True, stdout=subprocess.DEVNULL)
+    postgres_url = open(os.path.join(pg_state, "postgres.url")).read().strip()
+    redis = Redis(state)
+    redis.start()
+    common = ["--redis", redis.url, "--postgres", postgres_url]
+    apis = [Coupongate("serve", "--port", "0", "--admin-token", TOKEN, "--default-limit", str(LIMIT), "--log-level", "info", *common).start()
+            for _ in range(2)]
+    relay_args = ["relay", "--claim-after", "2", "--log-level", "warning", *common]
+    relay = Coupongate(*relay_args, serve=False).start()
+    processes = apis + [relay]
+
+    answers = []  # (user, status, body, seconds, retry_after)
+    lock = threading.Lock()
+    stop = threading.Event()
+    next_user = [0]
+
+    def client(index):
+        while not stop.is_set():
+            with lock:
+                next_user[0] += 1
+                user = next_user[0]
+            for attempt in range(2):  # every user applies twice, on alternating instances
+                api = apis[(index + attempt) % 2]
+                started = time.time()
+                try:
+                    status, headers, body = request(api.port, "POST", f"/coupon/apply?userId={user}")
+                except OSError:
+                    status, headers, body = 0, {}, b""
+                with lock:
+                    answers.append((user, status, body, time.time() - started, headers.get("Retry-After")))
+
+    try:
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(8)]
+        for thread in threads:
+            thread.start()
+
+        print("distributed smoke: round 1, relay SIGKILLed mid-drop, then restarted", flush=True)
+        time.sleep(ROUND_SECONDS / 2)
+        relay.kill()
+        time.sleep(ROUND_SECONDS / 2)
+        relay = Coupongate(*relay_args, serve=False).start()
+        processes.append(relay)
+
+        print("distributed smoke: round 2, PostgreSQL stopped mid-drop, then started", flush=True)
+        subprocess.run([pg, "halt", pg_state], check=True, stdout=subprocess.DEVNULL)
+        time.sleep(ROUND_SECONDS)
+        subprocess.run([pg, "start", pg_state], check=True, stdout=subprocess.DEVNULL)
+
+        print("distributed smoke: round 3, Redis killed mid-drop, then restarted from its AOF", flush=True)
+        time.sleep(ROUND_SECONDS / 2)
+        with lock:
+            before_outage = len(answers)
+        redis.kill()
+        outage_started = time.time()
+        time.sleep(ROUND_SECONDS / 2)
+        with lock:
+            during = [a for a in answers[before_outage:]]
+        redis.start()
+        outage = time.time() - outage_started
+        time.sleep(ROUND_SECONDS)
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=30)
+
+        unavailable = [a for a in during if a[1] == 503]
+        check(len(unavailable) > 0, "applies while Redis was down answered 503")
+        check(all(a[3] < 2.0 for a in unavailable), f"every 503 came within 2 s (slowest {max((a[3] for a in unavailable), default=0):.2f} s)")
+        check(all(a[4] is not None for a in unavailable), "every 503 carries Retry-After")
+        statuses = {a[1] for a in answers}
+        check(statuses <= {200, 409, 503, 0}, f"only 200, 409 or 503 answers, got {sorted(statuses)}")
+
+        winners = {}
+        for user, status, body, _, _ in answers:
+            if status == 200:
+                coupon = json.loads(body)
+                check(user not in winners, f"user {user} got 200 twice")
+                winners[user] = coupon["sequence"]
+        print(f"  {len(answers)} answers, {len(winners)} issued, Redis down {outage:.1f} s", flush=True)
+
+        print("distributed smoke: waiting for the relay to drain", flush=True)
+        deadline = time.time() + 60
+        rows = {}
+        reconcile = None
+        while time.time() < deadline:
+            reconcile = subprocess.run([BINARY, "reconcile", "--campaign", "default", *common], capture_output=True, text=True)
+            if reconcile.returncode == 0 and "in flight (outbox, not yet in the database): 0" in reconcile.stdout:
+                break
+            time.sleep(0.5)
+        check(reconcile is not None and reconcile.returncode == 0, f"reconcile finds the database consistent with Redis:\n{reconcile.stdout if reconcile else ''}")
+        out = subprocess.run(["psql", postgres_url, "-At", "-F", ",", "-c",
+                              "SELECT user_id, sequence FROM coupons WHERE campaign_id = 'default' ORDER BY sequence"],
+                             capture_output=True, text=True, check=True).stdout
+        for line in out.split():
+            user, sequence = (int(x) for x in line.split(","))
+            check(user not in rows, f"user {user} has two rows")
+            rows[user] = sequence
+        check(len(rows) <= LIMIT, "rows <= limit")
+        missing = [u for u in winners if rows.get(u) != winners[u]]
+        check(not missing, f"every 200 has its row with its sequence ({len(missing)} missing, e.g. {missing[:5]})")
+        check(sorted(rows.values()) == list(range(1, len(rows) + 1)), "sequences are 1..issued with no gap")
+        extra = [u for u in rows if u not in winners]
+        for user in extra:  # answers lost in flight: a retry must learn the coupon
+            status, _, body = request(apis[0].port, "POST", f"/coupon/apply?userId={user}")
+            check(status == 409 and json.loads(body)["coupon"]["sequence"] == rows[user],
+                  f"user {user} holds a row without a 200: a retry gets 409 with it, got {status}")
+        print(f"  {len(rows)} rows, {len(extra)} from answers lost in flight", flush=True)
+    finally:
+        stop.set()
+        for process in processes:
+            if process.process and process.process.poll() is None:
+                process.kill(signal.SIGTERM)
+        if redis.process and redis.process.poll() is None:
+            redis.kill()
+        subprocess.run([pg, "stop", pg_state], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(["rm", "-rf", state])
+
+    print(f"distributed smoke: {passes} passed, {len(failures)} failed")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
