@@ -12,6 +12,9 @@ public struct Campaign: Hashable, Sendable {
     /// Applies at or after this instant answer "closed".
     public var endsAt: Timestamp?
     public var createdAt: Timestamp
+    /// The campaign's generation in distributed mode, bumped by every reset
+    /// (see ``StoreWrite/advanceEpoch(_:to:)``); 0 in the embedded default.
+    public var epoch: Int64 = 0
 
     /// - Throws: ``CouponError/invalidCampaign`` naming the first field that is out of range.
     public init(

@@ -23,4 +23,14 @@ public enum StoreWrite: Hashable, Sendable {
     case insertCoupon(Coupon)
     /// Deletes every coupon of the campaign.
     case resetCampaign(CampaignID)
+    /// A coupon the relay read from the outbox, issued in Redis epoch `epoch`
+    /// (the campaign's generation: a reset or re-creation starts a new one).
+    /// Written only if the campaign's epoch here is `epoch`; an entry of a
+    /// newer epoch first advances the campaign to it (see `advanceEpoch`), one
+    /// of an older epoch — read before a reset — is dropped, so a late relay
+    /// never puts a previous drop's coupon into the new one.
+    case relayCoupon(Coupon, epoch: Int64)
+    /// If the campaign's epoch is below `epoch`: deletes its coupons and sets
+    /// the epoch. The database side of a reset in distributed mode.
+    case advanceEpoch(CampaignID, to: Int64)
 }

@@ -21,7 +21,7 @@ enum CampaignScripts {
         return redis.call('HINCRBY', KEYS[1], 'epoch', 1)
         """
 
-    /// ARGV: 1 limit, 2 startsAt, 3 endsAt, 4 issued.
+    /// ARGV: 1 limit, 2 startsAt, 3 endsAt, 4 issued, 5 epoch (the database's).
     /// The last step of restoring keys lost by Redis (a restart without
     /// persistence) from the database: the winners are written first, then
     /// this sets the counter and the meta hash — only if meta is still
@@ -33,7 +33,7 @@ enum CampaignScripts {
           return 0
         end
         redis.call('SET', KEYS[2], ARGV[4])
-        redis.call('HSET', KEYS[1], 'limit', ARGV[1], 'startsAt', ARGV[2], 'endsAt', ARGV[3], 'epoch', 1)
+        redis.call('HSET', KEYS[1], 'limit', ARGV[1], 'startsAt', ARGV[2], 'endsAt', ARGV[3], 'epoch', ARGV[5])
         return 1
         """
 }

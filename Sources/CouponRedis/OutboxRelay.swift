@@ -177,7 +177,8 @@ public struct OutboxRelay: Service {
         var dead: [(OutboxEntry, OutboxEntryError)] = []
         for entry in entries {
             do {
-                writes.append(.insertCoupon(try entry.coupon(expecting: keys.campaign).coupon))
+                let (coupon, epoch) = try entry.coupon(expecting: keys.campaign)
+                writes.append(.relayCoupon(coupon, epoch: epoch))
             } catch {
                 dead.append((entry, error))
             }

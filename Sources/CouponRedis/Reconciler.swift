@@ -90,7 +90,8 @@ public struct Reconciler: Sendable {
         }
         report.unexpected = rows.filter { winners[$0.userID] == nil }
         if repair, !report.missing.isEmpty {
-            try await self.store.write(report.missing.map { .insertCoupon($0) })
+            let epoch = try await self.redis.send(RedisCommand("HGET", [.string(keys.meta), "epoch"])).int ?? 0
+            try await self.store.write(report.missing.map { .relayCoupon($0, epoch: epoch) })
             report.repaired = report.missing.count
             report.missing = []
         }

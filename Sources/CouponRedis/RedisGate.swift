@@ -113,23 +113,28 @@ public final class RedisGate: CouponGate {
         }
         try await self.storeCall { try await self.store.write([.createCampaign(campaign)]) }
         self.campaigns.withLock { $0[campaign.id] = campaign }
-        try await self.redisCall {
-            _ = try await Self.create.run(on: self.redis, keys: RedisKeys(campaign.id).all, arguments: Self.metaArguments(campaign))
+        let epoch = try await self.redisCall {
+            try await Self.create.run(on: self.redis, keys: RedisKeys(campaign.id).all, arguments: Self.metaArguments(campaign)).int ?? 0
         }
+        // The database follows Redis's epoch, so the relay writes this generation's coupons only.
+        try await self.storeCall { try await self.store.write([.advanceEpoch(campaign.id, to: epoch)]) }
         self.soldOut.evict(campaign.id)
         return CampaignStatus(campaign: campaign, issued: 0)
     }
 
+    /// Empties a campaign: Redis first (a new epoch: winners, counter and
+    /// outbox gone), then the database's rows of the earlier epochs. Should the
+    /// second step fail, the relay performs it on the new epoch's first coupon.
     public func reset(_ campaign: CampaignID) async throws -> CampaignStatus {
         let definition = try await self.campaign(campaign)
-        try await self.redisCall {
-            let epoch = try await Self.reset.run(on: self.redis, keys: RedisKeys(campaign).all, arguments: [])
-            if epoch.int == -1 {
-                // Lost keys: recreate them empty rather than rebuild what is being reset.
-                _ = try await Self.create.run(on: self.redis, keys: RedisKeys(campaign).all, arguments: Self.metaArguments(definition))
-            }
+        let epoch = try await self.redisCall {
+            let keys = RedisKeys(campaign).all
+            let epoch = try await Self.reset.run(on: self.redis, keys: keys, arguments: []).int ?? -1
+            guard epoch == -1 else { return epoch }
+            // Lost keys: recreate them empty rather than rebuild what is being reset.
+            return try await Self.create.run(on: self.redis, keys: keys, arguments: Self.metaArguments(definition)).int ?? 0
         }
-        try await self.storeCall { try await self.store.write([.resetCampaign(campaign)]) }
+        try await self.storeCall { try await self.store.write([.advanceEpoch(campaign, to: epoch)]) }
         self.soldOut.evict(campaign)
         return CampaignStatus(campaign: definition, issued: 0)
     }
@@ -159,7 +164,10 @@ public final class RedisGate: CouponGate {
     /// lock; the others wait for it. The final script only applies if the
     /// keys are still missing, so a rebuild never overwrites live state.
     func rebuild(_ id: CampaignID) async throws {
-        let campaign = try await self.campaign(id)
+        // Read afresh: the epoch must be the database's current one.
+        guard let campaign = try await self.storeCall({ try await self.store.campaigns() }).first(where: { $0.id == id }) else {
+            throw CouponError.unknownCampaign(id)
+        }
         let keys = RedisKeys(id)
         let token = String(UInt64.random(in: .min ... .max))
         let locked = try await self.redis.send(RedisCommand("SET", [.string(keys.rebuildLock), .string(token), "NX", "PX", 10_000]))
@@ -182,7 +190,11 @@ public final class RedisGate: CouponGate {
             _ = try await self.redis.send(RedisCommand("HSET", arguments))
         }
         let issued = coupons.map(\.sequence).max() ?? 0
-        _ = try await Self.rebuild.run(on: self.redis, keys: keys.all, arguments: Self.metaArguments(campaign) + [.int(issued)])
+        _ = try await Self.rebuild.run(
+            on: self.redis,
+            keys: keys.all,
+            arguments: Self.metaArguments(campaign) + [.int(issued), .int(campaign.epoch)]
+        )
         _ = try? await self.redis.send(RedisCommand("DEL", [.string(keys.rebuildLock)]))
     }
 

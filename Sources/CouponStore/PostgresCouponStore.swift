@@ -117,6 +117,9 @@ public final class PostgresCouponStore: CouponStore, Service {
         )
     }
 
+    /// The schema version this code migrates to.
+    public static var schemaVersion: Int { PostgresMigrations.all.last?.version ?? 0 }
+
     // MARK: Lifecycle
 
     /// Runs the connection pool until the task is cancelled or graceful shutdown begins.
@@ -156,6 +159,7 @@ public final class PostgresCouponStore: CouponStore, Service {
         try await self.withConnection(operation) { connection in
             try await PostgresTransaction.run(on: connection, logger: logger) {
                 var pending: [Coupon] = []
+                var epochs = EpochTracker()
                 for write in writes {
                     switch write {
                     case .insertCoupon(let coupon):
@@ -169,6 +173,31 @@ public final class PostgresCouponStore: CouponStore, Service {
                         try await Self.insert(pending, strategy: Self.insertStrategy, on: connection, logger: logger)
                         pending.removeAll(keepingCapacity: true)
                         try await Self.create(campaign, on: connection, logger: logger)
+                    case .relayCoupon(let coupon, let epoch):
+                        let current = try await epochs.epoch(of: coupon.campaignID) {
+                            try await Self.lockEpoch(of: $0, on: connection, logger: logger)
+                        }
+                        if epoch > current {
+                            try await Self.insert(pending, strategy: Self.insertStrategy, on: connection, logger: logger)
+                            pending.removeAll(keepingCapacity: true)
+                            try await Self.advance(coupon.campaignID, to: epoch, on: connection, logger: logger)
+                            epochs.set(epoch, for: coupon.campaignID)
+                        }
+                        if epoch >= current {
+                            pending.append(coupon)
+                            if pending.count == Self.rowsPerInsert {
+                                try await Self.insert(pending, strategy: Self.insertStrategy, on: connection, logger: logger)
+                                pending.removeAll(keepingCapacity: true)
+                            }
+                        }
+                    case .advanceEpoch(let id, let epoch):
+                        let current = try await epochs.epoch(of: id) { try await Self.lockEpoch(of: $0, on: connection, logger: logger) }
+                        if epoch > current {
+                            try await Self.insert(pending, strategy: Self.insertStrategy, on: connection, logger: logger)
+                            pending.removeAll(keepingCapacity: true)
+                            try await Self.advance(id, to: epoch, on: connection, logger: logger)
+                            epochs.set(epoch, for: id)
+                        }
                     case .resetCampaign(let id):
                         try await Self.insert(pending, strategy: Self.insertStrategy, on: connection, logger: logger)
                         pending.removeAll(keepingCapacity: true)
@@ -188,24 +217,26 @@ public final class PostgresCouponStore: CouponStore, Service {
             // COLLATE "C": byte order, as SQLite sorts, whatever the database's collation.
             let rows = try await connection.query(
                 """
-                SELECT id, name, coupon_limit, starts_at, ends_at, created_at
+                SELECT id, name, coupon_limit, starts_at, ends_at, created_at, epoch
                 FROM campaigns ORDER BY id COLLATE "C"
                 """,
                 logger: logger
             )
             var campaigns: [Campaign] = []
-            for try await (id, name, limit, startsAt, endsAt, createdAt) in rows.decode((String, String, Int64, Int64?, Int64?, Int64).self) {
+            for try await (id, name, limit, startsAt, endsAt, createdAt, epoch) in rows.decode(
+                (String, String, Int64, Int64?, Int64?, Int64, Int64).self
+            ) {
                 do {
-                    campaigns.append(
-                        try Campaign(
-                            id: CampaignID(validating: id),
-                            name: name,
-                            limit: limit,
-                            startsAt: startsAt.map(Timestamp.init(millisecondsSince1970:)),
-                            endsAt: endsAt.map(Timestamp.init(millisecondsSince1970:)),
-                            createdAt: Timestamp(millisecondsSince1970: createdAt)
-                        )
+                    var campaign = try Campaign(
+                        id: CampaignID(validating: id),
+                        name: name,
+                        limit: limit,
+                        startsAt: startsAt.map(Timestamp.init(millisecondsSince1970:)),
+                        endsAt: endsAt.map(Timestamp.init(millisecondsSince1970:)),
+                        createdAt: Timestamp(millisecondsSince1970: createdAt)
                     )
+                    campaign.epoch = epoch
+                    campaigns.append(campaign)
                 } catch {
                     throw CouponStoreError("campaigns row '\(id)' is not a valid campaign: \(error)")
                 }
@@ -250,6 +281,25 @@ public final class PostgresCouponStore: CouponStore, Service {
     }
 
     // MARK: Statements
+
+    /// The campaign's epoch, with its row locked until the transaction ends, so
+    /// a reset and a relay (or two relays) apply their epoch checks one at a time.
+    private static func lockEpoch(of campaign: CampaignID, on connection: PostgresConnection, logger: Logger) async throws -> Int64 {
+        try await Self.step("reading the epoch of campaign '\(campaign)'") {
+            let rows = try await connection.query("SELECT epoch FROM campaigns WHERE id = \(campaign.rawValue) FOR UPDATE", logger: logger)
+            for try await epoch in rows.decode(Int64.self) {
+                return epoch
+            }
+            throw CouponStoreError("campaign '\(campaign)' does not exist")
+        }
+    }
+
+    private static func advance(_ campaign: CampaignID, to epoch: Int64, on connection: PostgresConnection, logger: Logger) async throws {
+        try await Self.step("advancing campaign '\(campaign)' to epoch \(epoch)") {
+            _ = try await connection.query("DELETE FROM coupons WHERE campaign_id = \(campaign.rawValue)", logger: logger)
+            _ = try await connection.query("UPDATE campaigns SET epoch = \(epoch) WHERE id = \(campaign.rawValue)", logger: logger)
+        }
+    }
 
     private static func create(_ campaign: Campaign, on connection: PostgresConnection, logger: Logger) async throws {
         try await Self.step("creating campaign '\(campaign.id)'") {

@@ -36,7 +36,16 @@ enum PostgresMigrations {
                 """,
                 "CREATE INDEX coupons_by_user ON coupons (user_id, issued_at)",
             ]
-        )
+        ),
+        SchemaMigration(
+            version: 2,
+            name: "campaign epochs",
+            statements: [
+                // Distributed mode's generation of a campaign, so a relay that lags a reset cannot
+                // write the previous drop's coupons into the new one (StoreWrite.relayCoupon).
+                "ALTER TABLE campaigns ADD COLUMN epoch BIGINT NOT NULL DEFAULT 0"
+            ]
+        ),
     ]
 
     /// Key of the transaction-scoped advisory lock that serializes migrators ("cgmigrat" in ASCII).

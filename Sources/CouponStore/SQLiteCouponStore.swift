@@ -111,6 +111,7 @@ public final class SQLiteCouponStore: CouponStore {
         _ = try await db.query("BEGIN IMMEDIATE")
         do {
             var pending: [Coupon] = []
+            var epochs = EpochTracker()
             for write in writes {
                 switch write {
                 case .insertCoupon(let coupon):
@@ -118,6 +119,25 @@ public final class SQLiteCouponStore: CouponStore {
                     if pending.count == Self.rowsPerInsert {
                         try await Self.insert(pending, into: db)
                         pending.removeAll(keepingCapacity: true)
+                    }
+                case .relayCoupon(let coupon, let epoch):
+                    let current = try await epochs.epoch(of: coupon.campaignID) { try await Self.epoch(of: $0, in: db) }
+                    if epoch > current {
+                        try await Self.insert(pending, into: db)
+                        pending.removeAll(keepingCapacity: true)
+                        try await Self.advance(coupon.campaignID, to: epoch, in: db)
+                        epochs.set(epoch, for: coupon.campaignID)
+                    }
+                    if epoch >= current {
+                        pending.append(coupon)
+                    }
+                case .advanceEpoch(let id, let epoch):
+                    let current = try await epochs.epoch(of: id) { try await Self.epoch(of: $0, in: db) }
+                    if epoch > current {
+                        try await Self.insert(pending, into: db)
+                        pending.removeAll(keepingCapacity: true)
+                        try await Self.advance(id, to: epoch, in: db)
+                        epochs.set(epoch, for: id)
                     }
                 case .createCampaign(let campaign):
                     try await Self.insert(pending, into: db)
@@ -145,6 +165,19 @@ public final class SQLiteCouponStore: CouponStore {
         }
     }
 
+    private static func epoch(of campaign: CampaignID, in db: SQLiteConnection) async throws -> Int64 {
+        let rows = try await db.query("SELECT epoch FROM campaigns WHERE id = ?", [.text(campaign.rawValue)])
+        guard let epoch = rows.first?.column("epoch")?.integer else {
+            throw CouponStoreError("campaign '\(campaign)' does not exist")
+        }
+        return Int64(epoch)
+    }
+
+    private static func advance(_ campaign: CampaignID, to epoch: Int64, in db: SQLiteConnection) async throws {
+        _ = try await db.query("DELETE FROM coupons WHERE campaign_id = ?", [.text(campaign.rawValue)])
+        _ = try await db.query("UPDATE campaigns SET epoch = ? WHERE id = ?", [.integer(Int(epoch)), .text(campaign.rawValue)])
+    }
+
     private static func insert(_ coupons: [Coupon], into db: SQLiteConnection) async throws {
         guard !coupons.isEmpty else { return }
         var sql = "INSERT INTO coupons (campaign_id, user_id, sequence, issued_at) VALUES "
@@ -163,7 +196,7 @@ public final class SQLiteCouponStore: CouponStore {
 
     public func campaigns() async throws -> [Campaign] {
         let rows = try await self.reader.query(
-            "SELECT id, name, coupon_limit, starts_at, ends_at, created_at FROM campaigns ORDER BY id"
+            "SELECT id, name, coupon_limit, starts_at, ends_at, created_at, epoch FROM campaigns ORDER BY id"
         )
         return try rows.map { row in
             guard let id = row.column("id")?.string, let name = row.column("name")?.string,
@@ -171,7 +204,7 @@ public final class SQLiteCouponStore: CouponStore {
             else {
                 throw CouponStoreError("campaigns row has a NULL where a value is required: \(row)")
             }
-            return try Campaign(
+            var campaign = try Campaign(
                 id: CampaignID(validating: id),
                 name: name,
                 limit: Int64(limit),
@@ -179,6 +212,8 @@ public final class SQLiteCouponStore: CouponStore {
                 endsAt: row.column("ends_at")?.integer.map { Timestamp(millisecondsSince1970: Int64($0)) },
                 createdAt: Timestamp(millisecondsSince1970: Int64(createdAt))
             )
+            campaign.epoch = Int64(row.column("epoch")?.integer ?? 0)
+            return campaign
         }
     }
 

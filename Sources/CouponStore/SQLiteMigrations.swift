@@ -28,6 +28,15 @@ enum SQLiteMigrations {
                 """,
                 "CREATE INDEX coupons_by_user ON coupons (user_id, issued_at)",
             ]
-        )
+        ),
+        SchemaMigration(
+            version: 2,
+            name: "campaign epochs",
+            statements: [
+                // Distributed mode's generation of a campaign, so a relay that lags a reset cannot
+                // write the previous drop's coupons into the new one (StoreWrite.relayCoupon).
+                "ALTER TABLE campaigns ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0"
+            ]
+        ),
     ]
 }

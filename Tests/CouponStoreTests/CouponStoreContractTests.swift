@@ -191,4 +191,33 @@ import Testing
             #expect(try await store.campaigns().isEmpty)
         }
     }
+
+    /// A relay lagging behind a reset must not write the previous drop's coupons into the new one.
+    @Test(arguments: StoreBackend.allCases)
+    func relayedCouponsFollowTheCampaignsEpoch(_ backend: StoreBackend) async throws {
+        try await backend.withStore { store in
+            let a = try CampaignID(validating: "a")
+            try await store.write([.createCampaign(try Fixture.campaign("a")), .advanceEpoch(a, to: 1)])
+            try await store.write([.relayCoupon(try Fixture.coupon("a", user: 1, sequence: 1), epoch: 1)])
+            #expect(try await store.coupons(of: a).map(\.userID.rawValue) == [1])
+
+            // The reset's database step: epoch 2, the epoch-1 rows are gone.
+            try await store.write([.advanceEpoch(a, to: 2)])
+            #expect(try await store.coupons(of: a).isEmpty)
+            #expect(try await store.campaigns().first?.epoch == 2)
+
+            // A late epoch-1 entry is dropped; its sequence stays free for the new drop's winner.
+            try await store.write([
+                .relayCoupon(try Fixture.coupon("a", user: 2, sequence: 2), epoch: 1),
+                .relayCoupon(try Fixture.coupon("a", user: 5, sequence: 1), epoch: 2),
+            ])
+            #expect(try await store.coupons(of: a).map(\.userID.rawValue) == [5])
+
+            // An entry of a newer epoch than the database knows advances it first (a reset whose
+            // database step failed), and an older advance changes nothing.
+            try await store.write([.relayCoupon(try Fixture.coupon("a", user: 9, sequence: 1), epoch: 3), .advanceEpoch(a, to: 2)])
+            #expect(try await store.coupons(of: a).map(\.userID.rawValue) == [9])
+            #expect(try await store.campaigns().first?.epoch == 3)
+        }
+    }
 }
