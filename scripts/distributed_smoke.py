@@ -25,22 +25,14 @@ import tempfile
 import threading
 import time
 
+from smoke_checks import Checks
+
 BINARY = sys.argv[1] if len(sys.argv) > 1 else ".build/debug/coupongate"
 ROUND_SECONDS = float(sys.argv[sys.argv.index("--seconds-per-round") + 1]) if "--seconds-per-round" in sys.argv else 2.0
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOKEN = "distributed-smoke-admin-token"
 LIMIT = 1_000_000
-failures = []
-passes = 0
-
-
-def check(condition, message):
-    global passes
-    if condition:
-        passes += 1
-    else:
-        failures.append(message)
-        print(f"  FAIL {message}", flush=True)
+check = Checks("distributed smoke")
 
 
 def free_port():
@@ -236,8 +228,7 @@ def main():
         subprocess.run([pg, "stop", pg_state], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         subprocess.run(["rm", "-rf", state])
 
-    print(f"distributed smoke: {passes} passed, {len(failures)} failed")
-    sys.exit(1 if failures else 0)
+    check.finish()
 
 
 if __name__ == "__main__":

@@ -18,18 +18,10 @@ import tempfile
 import threading
 import time
 
+from smoke_checks import Checks
+
 BINARY = sys.argv[1] if len(sys.argv) > 1 else ".build/debug/coupongate"
-failures = []
-passes = 0
-
-
-def check(condition, message):
-    global passes
-    if condition:
-        passes += 1
-    else:
-        failures.append(message)
-        print(f"  FAIL {message}", flush=True)
+check = Checks("serve smoke")
 
 
 def start(data_dir, *flags, env=None):
@@ -140,8 +132,7 @@ def main():
         check(status == 200, f"the environment's admin token works, got {status}")
         check(stop(process, signal.SIGINT) == 0, "serve exits 0 after SIGINT")
 
-    print(f"serve smoke: {passes} passed, {len(failures)} failed")
-    sys.exit(1 if failures else 0)
+    check.finish()
 
 
 if __name__ == "__main__":

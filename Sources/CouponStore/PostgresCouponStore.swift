@@ -158,55 +158,7 @@ public final class PostgresCouponStore: CouponStore, Service {
         let operation = writes.count == 1 ? "write of 1 change" : "write of \(writes.count) changes"
         try await self.withConnection(operation) { connection in
             try await PostgresTransaction.run(on: connection, logger: logger) {
-                var pending: [Coupon] = []
-                var epochs = EpochTracker()
-                for write in writes {
-                    switch write {
-                    case .insertCoupon(let coupon):
-                        pending.append(coupon)
-                        if pending.count == Self.rowsPerInsert {
-                            try await Self.insert(pending, strategy: Self.insertStrategy, on: connection, logger: logger)
-                            pending.removeAll(keepingCapacity: true)
-                        }
-                    case .createCampaign(let campaign):
-                        // Coupons queued before this change go first: the batch applies in order.
-                        try await Self.insert(pending, strategy: Self.insertStrategy, on: connection, logger: logger)
-                        pending.removeAll(keepingCapacity: true)
-                        try await Self.create(campaign, on: connection, logger: logger)
-                    case .relayCoupon(let coupon, let epoch):
-                        let current = try await epochs.epoch(of: coupon.campaignID) {
-                            try await Self.lockEpoch(of: $0, on: connection, logger: logger)
-                        }
-                        if epoch > current {
-                            try await Self.insert(pending, strategy: Self.insertStrategy, on: connection, logger: logger)
-                            pending.removeAll(keepingCapacity: true)
-                            try await Self.advance(coupon.campaignID, to: epoch, on: connection, logger: logger)
-                            epochs.set(epoch, for: coupon.campaignID)
-                        }
-                        if epoch >= current {
-                            pending.append(coupon)
-                            if pending.count == Self.rowsPerInsert {
-                                try await Self.insert(pending, strategy: Self.insertStrategy, on: connection, logger: logger)
-                                pending.removeAll(keepingCapacity: true)
-                            }
-                        }
-                    case .advanceEpoch(let id, let epoch):
-                        let current = try await epochs.epoch(of: id) { try await Self.lockEpoch(of: $0, on: connection, logger: logger) }
-                        if epoch > current {
-                            try await Self.insert(pending, strategy: Self.insertStrategy, on: connection, logger: logger)
-                            pending.removeAll(keepingCapacity: true)
-                            try await Self.advance(id, to: epoch, on: connection, logger: logger)
-                            epochs.set(epoch, for: id)
-                        }
-                    case .resetCampaign(let id):
-                        try await Self.insert(pending, strategy: Self.insertStrategy, on: connection, logger: logger)
-                        pending.removeAll(keepingCapacity: true)
-                        try await Self.step("resetting campaign '\(id)'") {
-                            _ = try await connection.query("DELETE FROM coupons WHERE campaign_id = \(id.rawValue)", logger: logger)
-                        }
-                    }
-                }
-                try await Self.insert(pending, strategy: Self.insertStrategy, on: connection, logger: logger)
+                try await PostgresStoreTransaction(connection: connection, logger: logger).apply(writes, rowsPerInsert: Self.rowsPerInsert)
             }
         }
     }
@@ -282,40 +234,6 @@ public final class PostgresCouponStore: CouponStore, Service {
 
     // MARK: Statements
 
-    /// The campaign's epoch, with its row locked until the transaction ends, so
-    /// a reset and a relay (or two relays) apply their epoch checks one at a time.
-    private static func lockEpoch(of campaign: CampaignID, on connection: PostgresConnection, logger: Logger) async throws -> Int64 {
-        try await Self.step("reading the epoch of campaign '\(campaign)'") {
-            let rows = try await connection.query("SELECT epoch FROM campaigns WHERE id = \(campaign.rawValue) FOR UPDATE", logger: logger)
-            for try await epoch in rows.decode(Int64.self) {
-                return epoch
-            }
-            throw CouponStoreError("campaign '\(campaign)' does not exist")
-        }
-    }
-
-    private static func advance(_ campaign: CampaignID, to epoch: Int64, on connection: PostgresConnection, logger: Logger) async throws {
-        try await Self.step("advancing campaign '\(campaign)' to epoch \(epoch)") {
-            _ = try await connection.query("DELETE FROM coupons WHERE campaign_id = \(campaign.rawValue)", logger: logger)
-            _ = try await connection.query("UPDATE campaigns SET epoch = \(epoch) WHERE id = \(campaign.rawValue)", logger: logger)
-        }
-    }
-
-    private static func create(_ campaign: Campaign, on connection: PostgresConnection, logger: Logger) async throws {
-        try await Self.step("creating campaign '\(campaign.id)'") {
-            // No ON CONFLICT: creating a campaign that exists fails the batch, as in SQLite.
-            _ = try await connection.query(
-                """
-                INSERT INTO campaigns (id, name, coupon_limit, starts_at, ends_at, created_at)
-                VALUES (\(campaign.id.rawValue), \(campaign.name), \(campaign.limit),
-                        \(campaign.startsAt?.millisecondsSince1970), \(campaign.endsAt?.millisecondsSince1970),
-                        \(campaign.createdAt.millisecondsSince1970))
-                """,
-                logger: logger
-            )
-        }
-    }
-
     /// Inserts `coupons` in one statement, skipping any whose (campaign, user) or (campaign, sequence) exists.
     static func insert(
         _ coupons: [Coupon],
@@ -348,7 +266,7 @@ public final class PostgresCouponStore: CouponStore, Service {
         return coupons
     }
 
-    private static func step<T>(_ name: String, _ body: () async throws -> T) async throws -> T {
+    static func step<T>(_ name: String, _ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
         } catch {

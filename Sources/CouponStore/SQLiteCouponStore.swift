@@ -110,88 +110,12 @@ public final class SQLiteCouponStore: CouponStore {
         let db = self.writer
         _ = try await db.query("BEGIN IMMEDIATE")
         do {
-            var pending: [Coupon] = []
-            var epochs = EpochTracker()
-            for write in writes {
-                switch write {
-                case .insertCoupon(let coupon):
-                    pending.append(coupon)
-                    if pending.count == Self.rowsPerInsert {
-                        try await Self.insert(pending, into: db)
-                        pending.removeAll(keepingCapacity: true)
-                    }
-                case .relayCoupon(let coupon, let epoch):
-                    let current = try await epochs.epoch(of: coupon.campaignID) { try await Self.epoch(of: $0, in: db) }
-                    if epoch > current {
-                        try await Self.insert(pending, into: db)
-                        pending.removeAll(keepingCapacity: true)
-                        try await Self.advance(coupon.campaignID, to: epoch, in: db)
-                        epochs.set(epoch, for: coupon.campaignID)
-                    }
-                    if epoch >= current {
-                        pending.append(coupon)
-                    }
-                case .advanceEpoch(let id, let epoch):
-                    let current = try await epochs.epoch(of: id) { try await Self.epoch(of: $0, in: db) }
-                    if epoch > current {
-                        try await Self.insert(pending, into: db)
-                        pending.removeAll(keepingCapacity: true)
-                        try await Self.advance(id, to: epoch, in: db)
-                        epochs.set(epoch, for: id)
-                    }
-                case .createCampaign(let campaign):
-                    try await Self.insert(pending, into: db)
-                    pending.removeAll(keepingCapacity: true)
-                    _ = try await db.query(
-                        "INSERT INTO campaigns (id, name, coupon_limit, starts_at, ends_at, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                        [
-                            .text(campaign.id.rawValue), .text(campaign.name), .integer(Int(campaign.limit)),
-                            campaign.startsAt.map { .integer(Int($0.millisecondsSince1970)) } ?? .null,
-                            campaign.endsAt.map { .integer(Int($0.millisecondsSince1970)) } ?? .null,
-                            .integer(Int(campaign.createdAt.millisecondsSince1970)),
-                        ]
-                    )
-                case .resetCampaign(let id):
-                    try await Self.insert(pending, into: db)
-                    pending.removeAll(keepingCapacity: true)
-                    _ = try await db.query("DELETE FROM coupons WHERE campaign_id = ?", [.text(id.rawValue)])
-                }
-            }
-            try await Self.insert(pending, into: db)
+            try await SQLiteTransaction(db: db).apply(writes, rowsPerInsert: Self.rowsPerInsert)
             _ = try await db.query("COMMIT")
         } catch {
             _ = try? await db.query("ROLLBACK")
             throw CouponStoreError("write of \(writes.count) changes to '\(self.path)' failed: \(error)")
         }
-    }
-
-    private static func epoch(of campaign: CampaignID, in db: SQLiteConnection) async throws -> Int64 {
-        let rows = try await db.query("SELECT epoch FROM campaigns WHERE id = ?", [.text(campaign.rawValue)])
-        guard let epoch = rows.first?.column("epoch")?.integer else {
-            throw CouponStoreError("campaign '\(campaign)' does not exist")
-        }
-        return Int64(epoch)
-    }
-
-    private static func advance(_ campaign: CampaignID, to epoch: Int64, in db: SQLiteConnection) async throws {
-        _ = try await db.query("DELETE FROM coupons WHERE campaign_id = ?", [.text(campaign.rawValue)])
-        _ = try await db.query("UPDATE campaigns SET epoch = ? WHERE id = ?", [.integer(Int(epoch)), .text(campaign.rawValue)])
-    }
-
-    private static func insert(_ coupons: [Coupon], into db: SQLiteConnection) async throws {
-        guard !coupons.isEmpty else { return }
-        var sql = "INSERT INTO coupons (campaign_id, user_id, sequence, issued_at) VALUES "
-        var binds: [SQLiteData] = []
-        binds.reserveCapacity(coupons.count * 4)
-        for (index, coupon) in coupons.enumerated() {
-            sql += index == 0 ? "(?, ?, ?, ?)" : ", (?, ?, ?, ?)"
-            binds.append(.text(coupon.campaignID.rawValue))
-            binds.append(.integer(Int(coupon.userID.rawValue)))
-            binds.append(.integer(Int(coupon.sequence)))
-            binds.append(.integer(Int(coupon.issuedAt.millisecondsSince1970)))
-        }
-        sql += " ON CONFLICT DO NOTHING"
-        _ = try await db.query(sql, binds)
     }
 
     public func campaigns() async throws -> [Campaign] {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CouponServer
 
 /// `--redis` and `--postgres`, shared by serve, relay and reconcile.
 struct DistributedOptions: ParsableArguments {
@@ -7,4 +8,13 @@ struct DistributedOptions: ParsableArguments {
 
     @Option(help: "PostgreSQL URL, postgres://user[:password]@host[:port]/database (COUPONGATE_POSTGRES_URL). Selects distributed mode.")
     var postgres: String?
+
+    /// Both URLs, from the flags or the environment, for a command that only works in distributed mode.
+    func required(by command: String, environment: [String: String]) throws -> DistributedConfiguration {
+        guard let distributed = try DistributedConfiguration(redis: self.redis, postgres: self.postgres, withRelay: false, environment: environment)
+        else {
+            throw ValidationError("\(command) needs --redis URL and --postgres URL (or COUPONGATE_REDIS_URL and COUPONGATE_POSTGRES_URL)")
+        }
+        return distributed
+    }
 }

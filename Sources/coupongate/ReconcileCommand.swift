@@ -30,16 +30,7 @@ struct ReconcileCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError(error.message)
         }
-        guard
-            let distributed = try DistributedConfiguration(
-                redis: self.distributed.redis,
-                postgres: self.distributed.postgres,
-                withRelay: false,
-                environment: environment
-            )
-        else {
-            throw ValidationError("reconcile needs --redis URL and --postgres URL (or COUPONGATE_REDIS_URL and COUPONGATE_POSTGRES_URL)")
-        }
+        let distributed = try self.distributed.required(by: "reconcile", environment: environment)
         let report = try await reconcile(
             campaign,
             repair: self.repair,

@@ -28,16 +28,7 @@ struct RelayCommand: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        guard
-            let distributed = try DistributedConfiguration(
-                redis: self.distributed.redis,
-                postgres: self.distributed.postgres,
-                withRelay: false,
-                environment: environment
-            )
-        else {
-            throw ValidationError("relay needs --redis URL and --postgres URL (or COUPONGATE_REDIS_URL and COUPONGATE_POSTGRES_URL)")
-        }
+        let distributed = try self.distributed.required(by: "relay", environment: environment)
         var relay = OutboxRelay.Configuration()
         relay.batchSize = self.batchSize
         relay.claimAfter = .milliseconds(Int64(self.claimAfter * 1000))
