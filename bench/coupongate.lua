@@ -1,18 +1,27 @@
--- wrk script for bench/bench.sh.
+-- wrk script for bench/bench.sh and bench/bench-distributed.sh.
 --
 --   wrk ... -s bench/coupongate.lua http://127.0.0.1:PORT -- health
 --   wrk ... -s bench/coupongate.lua http://127.0.0.1:PORT -- apply
+--   wrk ... -s bench/coupongate.lua http://127.0.0.1:PORT -- win PATH RUN
 --
 -- health: GET /health/live, every response must be 200.
 -- apply:  POST /coupon/apply?userId=N with a new N for every request, every
 --         response must be 422 (the campaign 'default' is sold out).
 --         Thread t (1, 2, ...) sends userIds t * 10^12 + 1, + 2, ... so no
 --         two requests share a user and none is user 1 (the one winner).
+-- win:    POST PATH?userId=N (e.g. /campaigns/bench-win/apply) with a new N
+--         for every request, every response must be 200 (a new winner, so
+--         the campaign's limit must exceed the requests). RUN (1 to 9000)
+--         numbers the wrk run: thread t sends the userIds formed by the
+--         digits of RUN, t as 4 digits and a counter as 11 digits (RUN 3,
+--         thread 2: 3000200000000001, 3000200000000002, ...), so no user
+--         repeats within a run or across runs with different RUN values (a
+--         repeated user would get 409).
 --
--- Both modes go through request() and response(), so wrk does the same
--- per-request Lua work in both and the comparison measures the server.
+-- All modes go through request() and response(), so wrk does the same
+-- per-request Lua work in all and the comparison measures the server.
 --
--- done() prints one line that bench.sh checks:
+-- done() prints one line that the bench scripts check:
 --   coupongate-check: mode=apply expected=422 responses=N unexpected=M statuses=422:N
 -- with unexpected = responses whose status was not the expected one.
 
@@ -30,27 +39,50 @@ function init(args)
    responses = 0
    unexpected = 0
    statuses = {}
-   if mode == "apply" then
-      expected = 422
+   if mode == "apply" or mode == "win" then
+      local path, user_prefix
+      if mode == "apply" then
+         expected = 422
+         path = "/coupon/apply"
+         user_prefix = ""
+         user_format = "%.0f"
+         base = id * 1e12 -- exact in a double up to 2^53 (about 9000 threads)
+      else
+         expected = 200
+         path = args[2]
+         local run = tonumber(args[3])
+         if not path or path:sub(1, 1) ~= "/" or path:find("[?#@]") then
+            error("coupongate.lua: win needs a PATH like /campaigns/ID/apply (got '" .. tostring(path) .. "')")
+         end
+         if not run or run ~= math.floor(run) or run < 1 or run > 9000 then
+            error("coupongate.lua: win needs a RUN from 1 to 9000 (got '" .. tostring(args[3]) .. "')")
+         end
+         if id > 9999 then
+            error("coupongate.lua: win supports at most 9999 threads")
+         end
+         -- at most 4 + 4 + 11 = 19 digits, below 2^63 - 1 since RUN <= 9000
+         user_prefix = string.format("%d%04d", run, id)
+         user_format = "%011.0f"
+         base = 0
+      end
       -- Splice the userId into a request formatted once by wrk (Host etc.).
-      local template = wrk.format("POST", "/coupon/apply?userId=@")
+      local template = wrk.format("POST", path .. "?userId=@")
       local at = template:find("@", 1, true)
-      prefix = template:sub(1, at - 1)
+      prefix = template:sub(1, at - 1) .. user_prefix
       suffix = template:sub(at + 1)
-      base = id * 1e12 -- exact in a double up to 2^53 (about 9000 threads)
       counter = 0
    elseif mode == "health" then
       expected = 200
       health_request = wrk.format("GET", "/health/live")
    else
-      error("coupongate.lua: unknown mode '" .. tostring(mode) .. "' (use health or apply)")
+      error("coupongate.lua: unknown mode '" .. tostring(mode) .. "' (use health, apply or win)")
    end
 end
 
 function request()
-   if expected == 422 then
+   if counter then
       counter = counter + 1
-      return prefix .. string.format("%.0f", base + counter) .. suffix
+      return prefix .. string.format(user_format, base + counter) .. suffix
    end
    return health_request
 end
