@@ -42,6 +42,7 @@
 #   BENCH_MIN_RATIO_WIN=0.50        fail when winning/health req/s is below this
 #   BENCH_REDIS_REQUESTS=200000     EVALSHA calls per redis-benchmark run
 #   BENCH_RELAY_TIMEOUT=60          seconds the relay may take to catch up
+#   BENCH_RELAY=separate            separate: a relay process paused during wrk runs; inline: serve --with-relay
 set -euo pipefail
 
 script_dir=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
@@ -61,6 +62,7 @@ start_timeout=${BENCH_START_TIMEOUT:-30}
 ready_timeout=${BENCH_READY_TIMEOUT:-60}
 redis_requests=${BENCH_REDIS_REQUESTS:-200000}
 relay_timeout=${BENCH_RELAY_TIMEOUT:-60}
+relay_mode=${BENCH_RELAY:-separate}
 lua_script=bench/coupongate.lua
 issue_script_swift=Sources/CouponRedis/IssueScript.swift
 win_campaign=bench-win
@@ -75,6 +77,7 @@ is_uint "$connections" && ((connections >= threads)) || die "BENCH_CONNECTIONS m
 is_uint "$start_timeout" && ((start_timeout >= 1)) || die "BENCH_START_TIMEOUT must be a positive integer (got '$start_timeout')"
 is_uint "$ready_timeout" && ((ready_timeout >= 1)) || die "BENCH_READY_TIMEOUT must be a positive integer (got '$ready_timeout')"
 is_uint "$relay_timeout" && ((relay_timeout >= 1)) || die "BENCH_RELAY_TIMEOUT must be a positive integer (got '$relay_timeout')"
+[[ $relay_mode == separate || $relay_mode == inline ]] || die "BENCH_RELAY must be separate or inline (got '$relay_mode')"
 is_uint "$redis_requests" && ((redis_requests >= 1)) || die "BENCH_REDIS_REQUESTS must be a positive integer (got '$redis_requests')"
 [[ $duration =~ ^[0-9]+[smh]?$ ]] || die "BENCH_DURATION must look like 10s, 2m or 30 (got '$duration')"
 [[ $min_ratio_soldout =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "BENCH_MIN_RATIO_SOLDOUT must be a number (got '$min_ratio_soldout')"
@@ -100,10 +103,13 @@ results_dir=bench/results/$(date -u +%Y%m%dT%H%M%SZ)-distributed
 mkdir -p "$results_dir"
 server_pid=
 redis_pid=
+relay_pid=
 pg_state=
 
 cleanup() {
     local status=$?
+    [[ -n $relay_pid ]] && kill -CONT "$relay_pid" 2>/dev/null
+    stop_pid "$relay_pid"
     stop_pid "$server_pid"
     stop_pid "$redis_pid"
     if [[ -n $pg_state ]]; then
@@ -111,7 +117,7 @@ cleanup() {
             || printf '%s: warning: scripts/postgres-server.sh stop %s failed\n' "$log_tag" "$pg_state" >&2
     fi
     local f
-    for f in server.log redis.log; do
+    for f in server.log relay.log redis.log; do
         [[ -f $work_dir/$f ]] && cp "$work_dir/$f" "$results_dir/$f" 2>/dev/null || true
     done
     rm -rf -- "$work_dir"
@@ -156,12 +162,24 @@ log "started PostgreSQL ($(psql "$pg_url" -Atc 'SHOW server_version')) on 127.0.
 base_url=http://127.0.0.1:$port
 admin_token=$(new_admin_token)
 
+# separate (default): the relay is its own process, paused (SIGSTOP) during each
+# wrk run and resumed to catch up between runs, so a run measures the API path
+# as deployed with relays on other cores; inline: serve --with-relay, the relay
+# competing for the same two cores during the runs.
+relay_flag=()
+[[ $relay_mode == inline ]] && relay_flag=(--with-relay)
 "$bin" serve --host 127.0.0.1 --port "$port" \
-    --redis "redis://127.0.0.1:$redis_port" --postgres "$pg_url" --with-relay \
+    --redis "redis://127.0.0.1:$redis_port" --postgres "$pg_url" "${relay_flag[@]}" \
     --admin-token "$admin_token" --default-limit 1 --log-level warning \
     >"$work_dir/server.log" 2>&1 &
 server_pid=$!
-log "started $bin (pid $server_pid) on $base_url, distributed mode with the relay in-process"
+if [[ $relay_mode == separate ]]; then
+    "$bin" relay --redis "redis://127.0.0.1:$redis_port" --postgres "$pg_url" --log-level warning >"$work_dir/relay.log" 2>&1 &
+    relay_pid=$!
+    log "started $bin (pid $server_pid) on $base_url and a relay process (pid $relay_pid), paused during wrk runs"
+else
+    log "started $bin (pid $server_pid) on $base_url, distributed mode with the relay in-process"
+fi
 wait_http_200 "$base_url/health/live" /health/live "$server_pid" "$work_dir/server.log" "$start_timeout"
 log "server is live"
 wait_http_200 "$base_url/health/ready" /health/ready "$server_pid" "$work_dir/server.log" "$ready_timeout"
@@ -211,7 +229,9 @@ run_wrk() { # kind round
     win) url=$base_url label=winning-apply args=("/campaigns/$win_campaign/apply" "$round") ;;
     esac
     local t0=$SECONDS
+    [[ -n $relay_pid ]] && kill -STOP "$relay_pid"
     wrk_run "$label" "$round" "$out" "$url" "$kind" "${args[@]}"
+    [[ -n $relay_pid ]] && kill -CONT "$relay_pid"
     wrk_wall=$((wrk_wall + SECONDS - t0))
     wrk_cpu_server=$((wrk_cpu_server + wrk_cpu[0]))
     wrk_cpu_redis=$((wrk_cpu_redis + wrk_cpu[1]))
