@@ -158,6 +158,7 @@ let package = Package(
                 "CouponCore",
                 "CouponStore",
                 "CouponServer",
+                "RESP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

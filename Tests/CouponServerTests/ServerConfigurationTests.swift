@@ -1,5 +1,7 @@
 import CouponServer
+import CouponStore
 import Logging
+import RESP
 import Testing
 
 @Suite struct ServerConfigurationTests {
@@ -63,5 +65,50 @@ import Testing
         }
         #expect(error.description.contains("COUPONGATE_PORT"))
         #expect(error.description.contains("eighty"))
+    }
+}
+
+@Suite struct DistributedConfigurationTests {
+    typealias Flags = ServerConfiguration.Flags
+
+    @Test func neitherURLIsTheEmbeddedDefault() throws {
+        #expect(try ServerConfiguration(flags: Flags(), environment: [:]).distributed == nil)
+    }
+
+    @Test func bothURLsSelectDistributedMode() throws {
+        let configuration = try ServerConfiguration(
+            flags: Flags(redis: "redis://127.0.0.1:6380/2", withRelay: true),
+            environment: ["COUPONGATE_POSTGRES_URL": "postgres://cg:secret@127.0.0.1:5433/coupons"]
+        )
+        let distributed = try #require(configuration.distributed)
+        #expect(distributed.redis.endpoint == .tcp(host: "127.0.0.1", port: 6380))
+        #expect(distributed.redis.database == 2)
+        #expect(distributed.postgres.database == "coupons")
+        #expect(distributed.withRelay)
+    }
+
+    @Test(arguments: [
+        (Flags(redis: "redis://127.0.0.1"), [String: String](), "--postgres"),
+        (Flags(postgres: "postgres://u@127.0.0.1/db"), [:], "--redis"),
+        (Flags(withRelay: true), [:], "--with-relay"),
+        (Flags(redis: "http://127.0.0.1", postgres: "postgres://u@127.0.0.1/db"), [:], "--redis"),
+        (Flags(redis: "redis://127.0.0.1", postgres: "mysql://u@h/db"), [:], "--postgres"),
+        (
+            Flags(),
+            ["COUPONGATE_REDIS_URL": "redis://127.0.0.1", "COUPONGATE_POSTGRES_URL": "postgres://u@127.0.0.1/db", "COUPONGATE_WITH_RELAY": "maybe"],
+            "COUPONGATE_WITH_RELAY"
+        ),
+    ])
+    func badCombinationsAreOneLineErrorsNamingTheSetting(flags: Flags, environment: [String: String], name: String) throws {
+        let error = try #require(throws: SettingError.self) { try ServerConfiguration(flags: flags, environment: environment) }
+        #expect(error.description.contains(name), "\(error)")
+        #expect(!error.description.contains("\n"))
+    }
+
+    @Test func aPasswordInABadURLIsNotEchoed() throws {
+        let error = try #require(throws: SettingError.self) {
+            try ServerConfiguration(flags: Flags(redis: "redis://127.0.0.1", postgres: "postgres://u:hunter2@h:notaport/db"), environment: [:])
+        }
+        #expect(!error.description.contains("hunter2"), "\(error)")
     }
 }
