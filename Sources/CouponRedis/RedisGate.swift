@@ -66,7 +66,9 @@ public final class RedisGate: CouponGate {
             )
             return words.first == "OK" ? .issued(coupon) : .alreadyIssued(coupon)
         case "SOLDOUT":
-            try await self.learnSoldOut(keys, epoch: try number(2))
+            let epoch = try number(2)
+            // Best effort: if loading fails, this answer stands and a later request tries again.
+            try? await self.learnSoldOut(keys, epoch: epoch)
             return .soldOut
         case "NOTOPEN":
             return .notOpenYet(Timestamp(millisecondsSince1970: try number(1)))
