@@ -15,10 +15,9 @@ final class LuaScript: Sendable {
 
     /// Runs the script: one round trip once loaded, two more after a NOSCRIPT.
     func run(on redis: RedisClient, keys: [String], arguments: [RESPArgument]) async throws -> RESPValue {
-        let tail: [RESPArgument] = [.int(Int64(keys.count))] + keys.map { .string($0) } + arguments
         if let sha = self.sha.withLock({ $0 }) {
             do {
-                return try await redis.send(RedisCommand("EVALSHA", [.string(sha)] + tail))
+                return try await redis.send(Self.evalsha(sha, keys: keys, arguments: arguments))
             } catch let error as RedisClientError where error.code == .serverError && error.message.hasPrefix("NOSCRIPT") {
                 self.sha.withLock { $0 = nil }
             }
@@ -28,6 +27,17 @@ final class LuaScript: Sendable {
             throw RedisClientError(.protocolError, message: "SCRIPT LOAD of \(self.name) answered \(loaded)")
         }
         self.sha.withLock { $0 = sha }
-        return try await redis.send(RedisCommand("EVALSHA", [.string(sha)] + tail))
+        return try await redis.send(Self.evalsha(sha, keys: keys, arguments: arguments))
+    }
+
+    /// `EVALSHA sha numkeys key… arg…`, built in one array (this runs for every apply that reaches Redis).
+    private static func evalsha(_ sha: String, keys: [String], arguments: [RESPArgument]) -> RedisCommand {
+        var all: [RESPArgument] = []
+        all.reserveCapacity(2 + keys.count + arguments.count)
+        all.append(.string(sha))
+        all.append(.int(Int64(keys.count)))
+        for key in keys { all.append(.string(key)) }
+        all.append(contentsOf: arguments)
+        return RedisCommand("EVALSHA", all)
     }
 }

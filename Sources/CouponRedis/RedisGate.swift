@@ -237,11 +237,6 @@ public final class RedisGate: CouponGate {
     }
 }
 
-extension RedisKeys {
-    /// The keys the gate scripts take, in their KEYS order.
-    var all: [String] { [self.meta, self.issued, self.winners, self.outbox] }
-}
-
 /// A winners-hash value: `"<sequence>:<issuedAt ms>"`.
 struct WinnerValue: Hashable, Sendable {
     var sequence: Int64

@@ -13,6 +13,8 @@ struct RedisKeys: Sendable {
     let deadLetters: String
     /// Held while a campaign's keys are rebuilt from the database.
     let rebuildLock: String
+    /// The keys the gate scripts take, in their KEYS order.
+    let all: [String]
 
     init(_ campaign: CampaignID) {
         let tag = "{c:\(campaign.rawValue)}"
@@ -23,6 +25,7 @@ struct RedisKeys: Sendable {
         self.outbox = "\(tag):outbox"
         self.deadLetters = "\(tag):dead"
         self.rebuildLock = "\(tag):rebuild"
+        self.all = [self.meta, self.issued, self.winners, self.outbox]
     }
 
     /// The consumer group the relays share on every outbox stream.
