@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where and how to reach a PostgreSQL database, parsed from a libpq-style connection URL.
 ///
 /// Accepted forms (the scheme may also be `postgresql://`):
@@ -224,31 +226,10 @@ extension PostgresURL {
 
     private static func decode(_ text: Substring, naming what: String, in shown: String) throws(CouponStoreError) -> String {
         guard text.contains("%") else { return String(text) }
-        var bytes: [UInt8] = []
-        var utf8 = text.utf8[...]
-        while let byte = utf8.popFirst() {
-            guard byte == UInt8(ascii: "%") else {
-                bytes.append(byte)
-                continue
-            }
-            guard let high = utf8.popFirst().flatMap(Self.hexValue), let low = utf8.popFirst().flatMap(Self.hexValue) else {
-                throw CouponStoreError("PostgreSQL URL '\(shown)' has a bad percent-escape in the \(what); expected %XX with hex digits")
-            }
-            bytes.append(high << 4 | low)
-        }
-        guard let decoded = String(validating: bytes, as: UTF8.self) else {
-            throw CouponStoreError("PostgreSQL URL '\(shown)' has percent-escapes in the \(what) that are not UTF-8")
+        guard let decoded = String(text).removingPercentEncoding else {
+            throw CouponStoreError("PostgreSQL URL '\(shown)' has a bad percent-escape in the \(what); expected %XX with hex digits, encoding UTF-8")
         }
         return decoded
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 
     /// Percent-encodes what would break the URL's structure, for ``description``.
