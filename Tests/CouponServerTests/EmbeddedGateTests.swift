@@ -62,20 +62,31 @@ final class FlakyStore: CouponStore {
             let gate = try await EmbeddedGate.load(from: store, queue: queue, clock: SystemWallClock())
             let writer = CommitWriter(queue: queue, store: store, logger: self.logger, retryDelay: (.milliseconds(5), .milliseconds(20)))
             let group = ServiceGroup(configuration: .init(services: [writer], logger: self.logger))
-            try await withThrowingTaskGroup(of: Void.self) { tasks in
-                tasks.addTask { try await group.run() }
-                try await body(gate, store, group)
-                await group.triggerGracefulShutdown()
-                try await tasks.waitForAll()
+            do {
+                try await withThrowingTaskGroup(of: Void.self) { tasks in
+                    tasks.addTask { try await group.run() }
+                    do {
+                        try await body(gate, store, group)
+                    } catch {
+                        await group.triggerGracefulShutdown()
+                        throw error
+                    }
+                    await group.triggerGracefulShutdown()
+                    try await tasks.waitForAll()
+                }
+            } catch {
+                // SQLiteNIO asserts that a connection is closed before it goes away.
+                await sqlite.close()
+                throw error
             }
             await sqlite.close()
         }
     }
 
     @Test func aFailedCommitAnswers503AndTheCouponIsKeptForTheRetry() async throws {
-        try await self.withGate(limit: 5, failingWrites: 1) { gate, store, _ in
+        try await self.withGate(limit: 5, failingWrites: 1, writeDelay: .milliseconds(50)) { gate, store, _ in
             let user = try UserID(1)
-            // The first commit fails: no 200 is given.
+            // The first commit fails (after 50 ms, so the apply is waiting for it): no 200 is given.
             let error = try await #require(throws: CouponError.self) { try await gate.apply(user: user, campaign: .default) }
             #expect(error.code == .storeUnavailable)
             // The writer retries; the user's retry then learns it holds the coupon.
