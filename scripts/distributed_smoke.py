@@ -108,6 +108,21 @@ class Coupongate:
             return "hung"
 
 
+def start_postgres(pg, pg_state, url):
+    """Starts the halted PostgreSQL again and waits until it answers.
+
+    pg_ctl has been seen to report a failed start for a server that then came
+    up, so the start is judged by a query, and retried (start is idempotent).
+    """
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        subprocess.run([pg, "start", pg_state], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if subprocess.run(["psql", url, "-Atc", "SELECT 1"], capture_output=True).returncode == 0:
+            return
+        time.sleep(0.5)
+    raise SystemExit("PostgreSQL did not come back within 60 s")
+
+
 def main():
     state = tempfile.mkdtemp(prefix="cg-dist-")
     pg_state = os.path.join(state, "pg")
@@ -158,7 +173,7 @@ def main():
         print("distributed smoke: round 2, PostgreSQL stopped mid-drop, then started", flush=True)
         subprocess.run([pg, "halt", pg_state], check=True, stdout=subprocess.DEVNULL)
         time.sleep(ROUND_SECONDS)
-        subprocess.run([pg, "start", pg_state], check=True, stdout=subprocess.DEVNULL)
+        start_postgres(pg, pg_state, postgres_url)
 
         print("distributed smoke: round 3, Redis killed mid-drop, then restarted from its AOF", flush=True)
         time.sleep(ROUND_SECONDS / 2)
@@ -191,8 +206,9 @@ def main():
                 winners[user] = coupon["sequence"]
         print(f"  {len(answers)} answers, {len(winners)} issued, Redis down {outage:.1f} s", flush=True)
 
+        check(relay.process.poll() is None, "the restarted relay is still running (it waits for PostgreSQL and Redis rather than exit)")
         print("distributed smoke: waiting for the relay to drain", flush=True)
-        deadline = time.time() + 60
+        deadline = time.time() + 90
         rows = {}
         reconcile = None
         while time.time() < deadline:
@@ -200,7 +216,7 @@ def main():
             if reconcile.returncode == 0 and "in flight (outbox, not yet in the database): 0" in reconcile.stdout:
                 break
             time.sleep(0.5)
-        check(reconcile is not None and reconcile.returncode == 0, f"reconcile finds the database consistent with Redis:\n{reconcile.stdout if reconcile else ''}")
+        check(reconcile is not None and reconcile.returncode == 0, f"reconcile finds the database consistent with Redis:\n{(reconcile.stdout + reconcile.stderr) if reconcile else ''}")
         out = subprocess.run(["psql", postgres_url, "-At", "-F", ",", "-c",
                               "SELECT user_id, sequence FROM coupons WHERE campaign_id = 'default' ORDER BY sequence"],
                              capture_output=True, text=True, check=True).stdout
