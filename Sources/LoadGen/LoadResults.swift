@@ -1,0 +1,147 @@
+/// `results.json`, schema `coupongate-loadtest/1` (loadtest/README.md): what both
+/// generators write and what the reports are rendered from.
+public struct LoadResults: Codable, Sendable {
+    public static let schemaName = "coupongate-loadtest/1"
+
+    public var schema = LoadResults.schemaName
+    public var generator: String
+    public var target: String
+    public var path: String
+    public var startedAt: String
+    public var phases: [PhaseResult]
+
+    public init(generator: String, target: String, path: String, startedAt: String, phases: [PhaseResult]) {
+        self.generator = generator
+        self.target = target
+        self.path = path
+        self.startedAt = startedAt
+        self.phases = phases
+    }
+}
+
+public struct PhaseResult: Codable, Sendable {
+    public struct StageEntry: Codable, Sendable, Equatable {
+        public var vus: Int
+        public var seconds: Double
+    }
+
+    public struct Latency: Codable, Sendable, Equatable {
+        public var avg: Double?
+        public var p50: Double?
+        public var p95: Double?
+        public var p99: Double?
+        public var max: Double?
+    }
+
+    public struct Totals: Codable, Sendable {
+        public var sent: Int
+        public var dropped: Int?
+        public var requestsPerSecond: Double
+        public var latencyMs: Latency
+        public var status: StatusCounts
+    }
+
+    public struct Invariants: Codable, Sendable {
+        public var limit: Int?
+        public var ok200: Int
+        public var distinctWinners: Int
+        public var issued: Int?
+        public var violations: [String]
+    }
+
+    public struct SeriesEntry: Codable, Sendable {
+        public var second: Int
+        public var vus: Int
+        public var requests: Int
+        public var latencyMs: Latency
+        public var status: StatusCounts
+    }
+
+    public var name: String
+    public var stages: [StageEntry]
+    public var startedAt: String
+    public var seconds: Double
+    public var totals: Totals
+    public var invariants: Invariants
+    public var series: [SeriesEntry]
+}
+
+extension PhaseResult {
+    /// Builds a phase's result from its merged recording.
+    public init(
+        phase: LoadPhase,
+        startedAt: String,
+        seconds: Double,
+        recorder: LoadRecorder,
+        limit: Int?,
+        issued: Int?
+    ) {
+        name = phase.name
+        stages = phase.stages.map { StageEntry(vus: $0.vus, seconds: Double($0.duration.milliseconds) / 1000) }
+        self.startedAt = startedAt
+        self.seconds = seconds
+        let answered = recorder.status.total
+        totals = Totals(
+            sent: recorder.sent,
+            dropped: recorder.dropped == 0 ? nil : recorder.dropped,
+            requestsPerSecond: seconds > 0 ? Double(answered) / seconds : 0,
+            latencyMs: Latency(recorder.latency, average: true),
+            status: recorder.status
+        )
+        series = recorder.seconds.enumerated().map { index, second in
+            SeriesEntry(
+                second: index,
+                vus: second.vus,
+                requests: second.status.total,
+                latencyMs: Latency(second.latency, average: false),
+                status: second.status
+            )
+        }
+        invariants = Invariants.check(
+            limit: limit,
+            winners: recorder.winners,
+            issued: issued,
+            status: recorder.status,
+            sent: recorder.sent
+        )
+    }
+}
+
+extension PhaseResult.Latency {
+    init(_ histogram: LatencyHistogram, average: Bool) {
+        avg = average ? histogram.averageMilliseconds : nil
+        p50 = histogram.milliseconds(atPercentile: 50)
+        p95 = histogram.milliseconds(atPercentile: 95)
+        p99 = histogram.milliseconds(atPercentile: 99)
+        max = histogram.maxMilliseconds
+    }
+}
+
+extension PhaseResult.Invariants {
+    /// The drop's promises, checked from the clients' side: exactly `limit` 200s once the
+    /// campaign sold out, each to a distinct user, matching what the server says it issued;
+    /// and every request sent was answered or counted as an error.
+    static func check(limit: Int?, winners: [Int64], issued: Int?, status: StatusCounts, sent: Int) -> Self {
+        let ok200 = winners.count
+        let distinct = Set(winners).count
+        var violations: [String] = []
+        if let limit {
+            if ok200 > limit {
+                violations.append("\(ok200) requests got 200 but the limit is \(limit): over-issued")
+            } else if status[.soldOut422] > 0, ok200 < limit, status.errors == 0 {
+                // With no errors every winner heard its 200, so "sold out" means all were handed out.
+                violations.append("clients were told 'sold out' but only \(ok200) of \(limit) got 200")
+            }
+        }
+        if distinct != ok200 {
+            violations.append("\(ok200) answers were 200 but only \(distinct) distinct users won: a duplicate")
+        }
+        if let issued, issued != ok200 {
+            violations.append("the server reports \(issued) issued but clients got \(ok200) 200s")
+        }
+        if status.total != sent {
+            violations.append("\(sent) requests were sent but \(status.total) were counted")
+        }
+        return Self(limit: limit, ok200: ok200, distinctWinners: distinct, issued: issued, violations: violations)
+    }
+}

@@ -1,0 +1,156 @@
+import Foundation
+
+/// Renders `results.json` as the seed's tables (terminal and Markdown) and as one
+/// self-contained HTML page with SVG charts. Both generators' results render the same way.
+public enum Report {
+    static let headings =
+        ["phase", "run", "TPS", "avg", "P50", "P95", "P99", "max"]
+        + StatusClass.allCases.map(\.heading)
+
+    /// One row for our phase and one for the seed's figures, when the seed ran that phase.
+    static func rows(_ results: LoadResults) -> [[String]] {
+        var rows: [[String]] = []
+        for phase in results.phases {
+            let totals = phase.totals
+            let latency = totals.latencyMs
+            rows.append(
+                [phase.name, results.generator, number(totals.requestsPerSecond)]
+                    + [latency.avg, latency.p50, latency.p95, latency.p99, latency.max].map { $0.map(milliseconds) ?? "-" }
+                    + StatusClass.allCases.map { number(totals.status[$0]) }
+            )
+            if let seed = SeedFigures.forPhase(phase.name) {
+                rows.append(
+                    ["", "seed", "~" + number(seed.requestsPerSecond)]
+                        + [seed.avg, seed.p50, seed.p95, seed.p99, seed.max].map(milliseconds)
+                        + [
+                            seed.ok200.map(number) ?? "-", "-", seed.soldOut422.map { "~" + number($0) } ?? "-", "-",
+                            "\(number(seed.server5xx)) (\(seed.errorRate))", "-", "-",
+                        ]
+                )
+            }
+        }
+        return rows
+    }
+
+    /// The tables for a terminal: latencies in ms, and the invariant check per phase.
+    public static func terminal(_ results: LoadResults) -> String {
+        let rows = [headings] + rows(results)
+        let widths = headings.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+        var lines = rows.map { row in
+            row.enumerated().map { column, cell in
+                column < 2
+                    ? cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+                    : String(repeating: " ", count: widths[column] - cell.count) + cell
+            }.joined(separator: "  ")
+        }
+        lines.insert(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  "), at: 1)
+        lines.append("latencies in ms; seed: Spring Boot + Redis + Kafka + MySQL on a MacBook Pro (load-test-report.en.md)")
+        lines += invariantLines(results)
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func invariantLines(_ results: LoadResults) -> [String] {
+        results.phases.map { phase in
+            let check = phase.invariants
+            let issued = check.issued.map { ", issued \($0)" } ?? ""
+            let limit = check.limit.map { "limit \($0), " } ?? ""
+            let verdict = check.violations.isEmpty ? "invariants hold" : "VIOLATED: " + check.violations.joined(separator: "; ")
+            return "\(phase.name): \(limit)200s \(check.ok200), distinct winners \(check.distinctWinners)\(issued), "
+                + "sent \(phase.totals.sent), counted \(phase.totals.status.total) — \(verdict)"
+        }
+    }
+
+    /// `report.md`: the same tables, the invariants, and the charts when `charts` names
+    /// the folder (relative to the report) holding them.
+    public static func markdown(_ results: LoadResults, charts: String?) -> String {
+        var text = "# CouponGate load test report\n\n"
+        text += "Generator: \(results.generator) · target \(results.target)\(results.path) · started \(results.startedAt)\n\n"
+        text += "| " + headings.joined(separator: " | ") + " |\n"
+        text += "|" + headings.indices.map { $0 < 2 ? "---|" : "---:|" }.joined() + "\n"
+        for row in rows(results) { text += "| " + row.joined(separator: " | ") + " |\n" }
+        text += "\nLatencies in ms. Seed: Spring Boot + Redis + Kafka + MySQL on a MacBook Pro, k6 in Docker.\n\n"
+        text += "## Invariants\n\n" + invariantLines(results).map { "- " + $0 }.joined(separator: "\n") + "\n"
+        if let charts {
+            for phase in results.phases {
+                text += "\n## \(phase.name)\n\n"
+                for chart in Chart.allCases {
+                    text += "![\(phase.name): \(chart.title)](\(charts)/\(phase.name)-\(chart.rawValue).svg)\n"
+                }
+            }
+        }
+        return text
+    }
+
+    /// Each phase's charts as standalone SVG files, keyed by file name.
+    public static func chartFiles(_ results: LoadResults) -> [(name: String, svg: String)] {
+        results.phases.flatMap { phase in
+            Chart.allCases.map { chart in ("\(phase.name)-\(chart.rawValue).svg", chart.svg(phase, standalone: true)) }
+        }
+    }
+
+    /// `report.html`: one file, no scripts or external resources, the charts inline.
+    public static func html(_ results: LoadResults) -> String {
+        var body = "<h1>CouponGate load test report</h1>\n"
+        body +=
+            "<p>Generator: \(escape(results.generator)) · target \(escape(results.target + results.path)) · started \(escape(results.startedAt))</p>\n"
+        body += "<table>\n<tr>" + headings.map { "<th>\(escape($0))</th>" }.joined() + "</tr>\n"
+        for row in rows(results) {
+            let seed = row[1] == "seed"
+            body += "<tr\(seed ? " class=\"seed\"" : "")>" + row.map { "<td>\(escape($0))</td>" }.joined() + "</tr>\n"
+        }
+        body += "</table>\n<p class=\"note\">Latencies in ms. Seed: Spring Boot + Redis + Kafka + MySQL on a MacBook Pro, k6 in Docker.</p>\n"
+        body +=
+            "<ul class=\"invariants\">"
+            + zip(results.phases, invariantLines(results)).map { phase, line in
+                "<li class=\"\(phase.invariants.violations.isEmpty ? "ok" : "bad")\">\(escape(line))</li>"
+            }.joined() + "</ul>\n"
+        for phase in results.phases {
+            body += "<section class=\"phase\" id=\"\(escape(phase.name))\">\n<h2>\(escape(phase.name))</h2>\n"
+            body += "<p>" + phase.stages.map { "\($0.vus) VU × \(number($0.seconds)) s" }.joined(separator: " → ") + "</p>\n"
+            body +=
+                "<div class=\"charts\">" + Chart.allCases.map { $0.svg(phase, standalone: false) }.joined(separator: "\n") + "</div>\n</section>\n"
+        }
+        return """
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8"><title>CouponGate load test report</title>
+            <style>
+            body{font:14px system-ui,sans-serif;margin:24px;color:#222}
+            table{border-collapse:collapse}td,th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right}
+            td:nth-child(-n+2),th:nth-child(-n+2){text-align:left}tr.seed{color:#888}
+            li.ok{color:#176d2c}li.bad{color:#b00020;font-weight:bold}.note{color:#666}
+            .charts{display:flex;flex-wrap:wrap;gap:12px}svg.chart{background:#fff;border:1px solid #eee}
+            </style></head><body>
+            \(body)</body></html>
+
+            """
+    }
+
+    // MARK: Formatting
+
+    static func number(_ value: Int) -> String {
+        let digits = String(value.magnitude)
+        var grouped = ""
+        for (index, digit) in digits.enumerated() {
+            if index > 0, (digits.count - index) % 3 == 0 { grouped += "," }
+            grouped.append(digit)
+        }
+        return (value < 0 ? "-" : "") + grouped
+    }
+
+    static func number(_ value: Double) -> String {
+        value >= 100 || value == value.rounded() ? number(Int(value.rounded())) : String(format: "%.1f", value)
+    }
+
+    public static func milliseconds(_ value: Double) -> String {
+        value >= 100 ? String(format: "%.0f", value) : value >= 10 ? String(format: "%.1f", value) : String(format: "%.2f", value)
+    }
+
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+
+    public static func timestamp(_ date: Date) -> String {
+        date.formatted(.iso8601)
+    }
+}

@@ -1,0 +1,232 @@
+import ArgumentParser
+import Foundation
+import LoadGen
+import NIOCore
+import NIOPosix
+
+struct LoadtestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "loadtest",
+        abstract: "Reproduce the seed's load test: run its phases against CouponGate and write the reports.",
+        discussion: """
+            With no --url, starts the embedded default itself (a child `coupongate serve` on a free \
+            loopback port) and stops it afterwards. Each phase resets the campaign first and checks \
+            the invariants after; the exit status is 1 if any was violated.
+            """,
+        subcommands: [LoadtestRunCommand.self, LoadtestReportCommand.self],
+        defaultSubcommand: LoadtestRunCommand.self
+    )
+}
+
+struct LoadtestRunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run phases (the default subcommand: `coupongate loadtest stress` runs the stress phase)."
+    )
+
+    @Argument(help: "baseline, rampup, stress, spike or all (the seed's four, in order).")
+    var phase = "all"
+
+    @Option(help: "Custom stages instead of a phase, e.g. 10:90s,50:90s (VUs:duration, each held).")
+    var stages: String?
+
+    @Option(help: "The service to load, http://HOST:PORT; none starts the embedded default.")
+    var url: String?
+
+    @Option(help: "The apply route (?userId= is added).")
+    var path = "/coupon/apply"
+
+    @Option(help: "The campaign to reset and check (default: the one in --path, else 'default').")
+    var campaign: String?
+
+    @Option(help: "Admin token for the reset (COUPONGATE_ADMIN_TOKEN); not needed without --url.")
+    var adminToken: String?
+
+    @Flag(help: "Do not reset the campaign before each phase.")
+    var noReset = false
+
+    @Option(help: "Open model: requests per second (e.g. 20000/s), VUs becoming the connection cap; latency counts from the intended send time.")
+    var rate: String?
+
+    @Option(help: "Multiply every stage's duration, e.g. 0.05 for a quick run.")
+    var durationScale = 1.0
+
+    @Option(help: "Most requests a phase may send.")
+    var maxRequests = 100_000_000
+
+    @Option(help: "Seconds before an unanswered request counts as a network error.")
+    var requestTimeout = 10.0
+
+    @Option(help: "Event-loop threads of the generator.")
+    var threads = 1
+
+    @Option(help: "Coupon limit of the embedded default's campaign (without --url).")
+    var limit = 100
+
+    @Option(help: "Folder for results.json, report.md, report.html and charts/ (default: coupongate-loadtest-<time>).")
+    var out: String?
+
+    func validate() throws {
+        guard durationScale > 0, durationScale <= 100 else { throw ValidationError("--duration-scale must be above 0 and at most 100") }
+        guard maxRequests >= 1 else { throw ValidationError("--max-requests must be at least 1") }
+        guard requestTimeout > 0, requestTimeout <= 120 else { throw ValidationError("--request-timeout must be above 0 and at most 120 seconds") }
+        guard (1...64).contains(threads) else { throw ValidationError("--threads must be from 1 to 64") }
+        guard (1...100_000_000).contains(limit) else { throw ValidationError("--limit must be from 1 to 100000000") }
+        _ = try phases()
+        _ = try parsedRate()
+        if url != nil { _ = try target() }
+    }
+
+    func phases() throws -> [LoadPhase] {
+        let phases: [LoadPhase]
+        do {
+            if let stages {
+                phases = [LoadPhase(name: "custom", stages: try Stage.parseList(stages))]
+            } else {
+                phases = try LoadPhase.named(phase)
+            }
+        } catch {
+            throw ValidationError(error.description)
+        }
+        return phases.map { $0.scaled(by: durationScale) }
+    }
+
+    func parsedRate() throws -> Double? {
+        guard let rate else { return nil }
+        let number = rate.hasSuffix("/s") ? String(rate.dropLast(2)) : rate
+        guard let value = Double(number), value >= 1, value <= 10_000_000 else {
+            throw ValidationError("--rate '\(rate)' must be requests per second from 1 to 10000000, e.g. 20000/s")
+        }
+        return value
+    }
+
+    func target() throws -> LoadTarget {
+        do {
+            return try LoadTarget(url: url ?? "http://127.0.0.1:8080", path: path)
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+
+    var campaignName: String {
+        if let campaign { return campaign }
+        let parts = path.split(separator: "/")
+        if parts.count == 3, parts[0] == "campaigns", parts[2] == "apply" { return String(parts[1]) }
+        return "default"
+    }
+
+    func run() async throws {
+        let phases = try phases()
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        do {
+            try await run(phases, group: group)
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        try await group.shutdownGracefully()
+    }
+
+    private func run(_ phases: [LoadPhase], group: MultiThreadedEventLoopGroup) async throws {
+        let folder = URL(fileURLWithPath: out ?? "coupongate-loadtest-\(Self.stamp())")
+
+        var server: EmbeddedServerProcess?
+        var options: LoadRunner.Options
+        if url == nil {
+            let started = try await EmbeddedServerProcess.start(limit: limit, group: group)
+            server = started
+            var target = started.target
+            target.path = path
+            options = LoadRunner.Options(target: target, campaign: campaignName, adminToken: started.adminToken)
+            log("embedded default started: \(target.url) (limit \(limit), SQLite in \(started.folder.path))")
+        } else {
+            options = LoadRunner.Options(
+                target: try target(),
+                campaign: campaignName,
+                adminToken: adminToken ?? ProcessInfo.processInfo.environment["COUPONGATE_ADMIN_TOKEN"]
+            )
+        }
+        options.reset = !noReset
+        options.rate = try parsedRate()
+        options.maxRequests = maxRequests
+        options.requestTimeout = .milliseconds(Int64(requestTimeout * 1000))
+
+        let runner = LoadRunner(options: options, group: group, progress: ProgressLine())
+        let startedAt = Report.timestamp(Date())
+        let cpuBefore = CPUTime.ofThisProcess
+        let serverCPUBefore = server?.cpuSeconds
+        var results = LoadResults(
+            generator: "coupongate",
+            target: options.target.url,
+            path: options.target.path,
+            startedAt: startedAt,
+            phases: []
+        )
+        do {
+            for (index, phase) in phases.enumerated() {
+                log("\(phase.name): " + phase.stages.map(\.description).joined(separator: ", ") + (options.rate.map { " at \(Int($0))/s" } ?? ""))
+                // Phases use disjoint user ids so a phase run without reset still sees fresh users.
+                results.phases.append(try await runner.run(phase, firstUser: Int64(index) * 1_000_000_000_000 + 1))
+            }
+        } catch {
+            if let server { log("server log:\n\(server.logTail)") }
+            await server?.stop()
+            throw error
+        }
+        let generatorCPU = CPUTime.ofThisProcess - cpuBefore
+        let serverCPU = server?.cpuSeconds.flatMap { after in serverCPUBefore.map { after - $0 } }
+        await server?.stop()
+
+        try ReportFiles.write(results, to: folder)
+        print(Report.terminal(results), terminator: "")
+        let requests = results.phases.reduce(0) { $0 + $1.totals.sent }
+        var cpu =
+            "CPU: generator \(String(format: "%.1f", generatorCPU)) s"
+            + " (\(String(format: "%.3f", generatorCPU / Double(max(requests, 1)) * 1000)) s per 1,000 requests)"
+        if let serverCPU { cpu += ", embedded server \(String(format: "%.1f", serverCPU)) s" }
+        print(cpu)
+        print("reports: \(folder.path)/report.html, report.md, results.json")
+        if results.phases.contains(where: { !$0.invariants.violations.isEmpty }) {
+            throw ExitCode(1)
+        }
+    }
+
+    static func stamp() -> String {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        return formatter.string(from: Date())
+    }
+
+    func log(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+}
+
+struct LoadtestReportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Render report.md, report.html and charts/ from a results.json (e.g. the k6 runner's)."
+    )
+
+    @Argument(help: "The results.json to render.")
+    var results: String
+
+    @Option(help: "Folder for the reports (default: the results file's folder).")
+    var out: String?
+
+    func run() async throws {
+        let file = URL(fileURLWithPath: results)
+        let loaded: LoadResults
+        do {
+            loaded = try ReportFiles.read(file)
+        } catch let error as LoadGenError {
+            throw ValidationError(error.description)
+        }
+        let folder = out.map { URL(fileURLWithPath: $0) } ?? file.deletingLastPathComponent()
+        try ReportFiles.render(loaded, to: folder)
+        print(Report.terminal(loaded), terminator: "")
+        print("reports: \(folder.path)/report.html, report.md")
+        if loaded.phases.contains(where: { !$0.invariants.violations.isEmpty }) { throw ExitCode(1) }
+    }
+}
