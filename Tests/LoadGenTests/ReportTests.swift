@@ -1,0 +1,101 @@
+import Foundation
+import NIOCore
+import Testing
+
+@testable import LoadGen
+
+@Suite struct ReportTests {
+    static func results() -> LoadResults {
+        func phase(_ name: String, seconds: Int, violations: [String] = []) -> PhaseResult {
+            var recorder = LoadRecorder(startNanoseconds: 0)
+            for index in 0..<(seconds * 100) {
+                let now = Int64(index) * 10_000_000
+                recorder.recordSent()
+                recorder.recordVUs(10, now: now)
+                if index == 150 {
+                    recorder.recordNetworkError(now: now)
+                } else {
+                    recorder.recordAnswer(status: index < 100 ? 200 : 422, user: Int64(index + 1), intended: now - 2_000_000, now: now)
+                }
+            }
+            var result = PhaseResult(
+                phase: LoadPhase(name: name, stages: [Stage(vus: 10, duration: .seconds(Int64(seconds)))]),
+                startedAt: "2026-11-24T21:00:00Z",
+                seconds: Double(seconds),
+                recorder: recorder,
+                limit: 100,
+                issued: 100
+            )
+            result.invariants.violations += violations
+            return result
+        }
+        return LoadResults(
+            generator: "coupongate",
+            target: "http://127.0.0.1:8080",
+            path: "/coupon/apply",
+            startedAt: "2026-11-24T21:00:00Z",
+            phases: [phase("baseline", seconds: 5), phase("custom", seconds: 3, violations: ["a <made-up> problem"])]
+        )
+    }
+
+    @Test func terminalTablePutsTheSeedBesideOurs() {
+        let text = Report.terminal(Self.results())
+        let lines = text.split(separator: "\n").map(String.init)
+        #expect(lines[0].hasPrefix("phase") && lines[0].contains("P99") && lines[0].contains("net err"))
+        let ours = lines.first { $0.hasPrefix("baseline") }
+        #expect(ours?.contains("100") == true)  // the TPS: 500 answers over 5 s
+        #expect(lines.contains { $0.contains("seed") && $0.contains("~2,300") && $0.contains("10 (0.01%)") })
+        // No seed row for a custom phase; its violation is spelled out.
+        #expect(lines.filter { $0.contains("seed") && !$0.hasPrefix("latencies") }.count == 1)
+        #expect(text.contains("baseline: limit 100, 200s 100, distinct winners 100, issued 100, sent 500, counted 500 — invariants hold"))
+        #expect(text.contains("custom:") && text.contains("VIOLATED: a <made-up> problem"))
+    }
+
+    @Test func markdownHasTheTablesAndChartImages() {
+        let text = Report.markdown(Self.results(), charts: "charts")
+        let rows = text.split(separator: "\n").filter { $0.hasPrefix("| ") }
+        #expect(rows.count == 4)  // heading, baseline, seed, custom
+        #expect(text.contains("![baseline: latency P50 / P95 / P99 (ms)](charts/baseline-latency.svg)"))
+        #expect(Report.chartFiles(Self.results()).count == 8)
+    }
+
+    @Test func htmlIsSelfContainedWithAChartPerSeries() throws {
+        let html = Report.html(Self.results())
+        #expect(html.hasPrefix("<!DOCTYPE html>"))
+        #expect(!html.contains("<script") && !html.contains("src=") && !html.contains("href=\"http"))
+        #expect(html.components(separatedBy: "<svg class=\"chart\"").count - 1 == 8)
+        #expect(html.contains("a &lt;made-up&gt; problem") && !html.contains("<made-up>"))
+        // The latency chart has its three lines with a point per second.
+        let latency = Chart.latency.svg(Self.results().phases[0], standalone: false)
+        #expect(latency.components(separatedBy: "<polyline").count - 1 == 3)
+        let points = try #require(latency.split(separator: "points=\"").dropFirst().first?.split(separator: "\"").first)
+        #expect(points.split(separator: " ").count == 5)
+    }
+
+    @Test func resultsRoundTripThroughJSON() throws {
+        let folder = FileManager.default.temporaryDirectory.appending(path: "lg-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try ReportFiles.write(Self.results(), to: folder)
+        for name in ReportFiles.names {
+            #expect(FileManager.default.fileExists(atPath: folder.appending(path: name).path), "\(name)")
+        }
+        let read = try ReportFiles.read(folder.appending(path: "results.json"))
+        #expect(read.phases.map(\.name) == ["baseline", "custom"])
+        #expect(read.phases[0].totals.status[.network] == 1)
+        #expect(read.phases[0].series.count == 5)
+        let json = try String(contentsOf: folder.appending(path: "results.json"), encoding: .utf8)
+        #expect(json.contains("\"schema\" : \"coupongate-loadtest/1\""))
+        #expect(json.contains("\"other4xx\" : 0"))
+
+        try Data("{\"schema\":\"other/2\"}".utf8).write(to: folder.appending(path: "bad.json"))
+        #expect(throws: LoadGenError.self) { try ReportFiles.read(folder.appending(path: "bad.json")) }
+    }
+
+    @Test func chartScalesAreRound() {
+        #expect(Chart.niceCeiling(0) == 1)
+        #expect(Chart.niceCeiling(7) == 10)
+        #expect(Chart.niceCeiling(23_456) == 50_000)
+        #expect(Chart.niceCeiling(100) == 100)
+        #expect(Chart.timeTicks(540) == [0, 100, 200, 300, 400, 500])
+    }
+}
