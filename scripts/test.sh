@@ -5,8 +5,10 @@
 # formatting, installs redis-server when it is missing (the Redis tests start
 # their own servers), starts a throwaway PostgreSQL (scripts/postgres-server.sh,
 # installing it with apt-get if missing), runs every Swift Testing suite, then
-# drives the real binaries end to end: the embedded default (scripts/serve_smoke.py)
-# and distributed mode under faults (scripts/distributed_smoke.py).
+# drives the real binaries end to end: the embedded default (scripts/serve_smoke.py),
+# the load generator and its reports (scripts/loadtest_smoke.py, with Chromium,
+# installed with apt-get if missing) and distributed mode under faults
+# (scripts/distributed_smoke.py).
 # PostgreSQL is stopped and its data deleted on exit, whether the tests pass or not.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +28,18 @@ if ! command -v redis-server >/dev/null 2>&1; then
     fi
 fi
 redis-server --version
+
+step "chromium for the report and dashboard checks"
+# The load-test smoke opens report.html in headless Chromium.
+if ! command -v chromium >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+        echo "chromium is missing: install it (apt-get install -y chromium) and run again" >&2
+        exit 1
+    fi
+fi
+chromium --version
 
 pg_state=.test-servers/postgres
 stop_postgres() { scripts/postgres-server.sh stop "$pg_state" || true; }
@@ -50,6 +64,9 @@ swift test --skip-build --no-parallel
 
 step "end-to-end: coupongate serve"
 python3 scripts/serve_smoke.py "$(swift build --show-bin-path)/coupongate"
+
+step "end-to-end: coupongate loadtest (four phases scaled down, reports, Chromium)"
+python3 scripts/loadtest_smoke.py "$(swift build --show-bin-path)/coupongate"
 
 step "end-to-end: distributed mode under faults (relay SIGKILL, PostgreSQL stop, Redis kill)"
 python3 scripts/distributed_smoke.py "$(swift build --show-bin-path)/coupongate"

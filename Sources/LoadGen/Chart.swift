@@ -121,9 +121,11 @@ public enum Chart: String, CaseIterable, Sendable {
     }
 
     static func label(_ value: Double) -> String {
-        if value >= 10_000 { return String(format: "%.0fk", value / 1000) }
-        if value >= 1000 { return String(format: "%.1fk", value / 1000) }
-        return value == value.rounded() ? String(Int(value)) : String(format: "%.1f", value)
+        // 12.5k, not 12k: the grid is quarters of a round ceiling.
+        func trimmed(_ number: Double) -> String {
+            number == number.rounded() ? String(Int(number)) : String(format: "%.1f", number)
+        }
+        return value >= 1000 ? trimmed(value / 1000) + "k" : trimmed(value)
     }
 
     static func format(_ value: Double) -> String { String(format: "%.1f", value) }
