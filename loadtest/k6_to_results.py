@@ -8,6 +8,7 @@ Python 3 standard library only. Subcommands:
   build    put the phases together into results.json, with the `issued`
            figures read after each phase, and list the invariant violations
   timed    run a command (k6) and write the CPU seconds it used
+  check    validate a results.json against the schema (keys, types, sums)
   summary  print a short table of a results.json
 
 Volume: k6's `--out json` writes about 13 lines (~4 kB) per request, so a long
@@ -35,6 +36,7 @@ import argparse
 import json
 import math
 import os
+import re
 import resource
 import signal
 import subprocess
@@ -433,6 +435,130 @@ def build(phases, target, path="/coupon/apply", started_at=None, issued=None):
     }
 
 
+_RFC3339_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_count(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def validate(results):
+    """Problems with a results.json against coupongate-loadtest/1 (empty: valid)."""
+    problems = []
+
+    def keys(obj, expected, where):
+        if not isinstance(obj, dict):
+            problems.append(f"{where}: not an object")
+            return False
+        if set(obj) != set(expected):
+            problems.append(f"{where}: keys {sorted(obj)}, expected {sorted(expected)}")
+            return False
+        return True
+
+    def status(obj, where):
+        if keys(obj, STATUS_KEYS, where):
+            for k in STATUS_KEYS:
+                if not _is_count(obj[k]):
+                    problems.append(f"{where}.{k}: not a count")
+            return sum(v for v in obj.values() if _is_count(v))
+        return None
+
+    def latency(obj, names, where, allow_null):
+        if keys(obj, names, where):
+            for k in names:
+                v = obj[k]
+                if v is None and allow_null:
+                    continue
+                if not _is_number(v) or v < 0:
+                    problems.append(f"{where}.{k}: {v!r} is not a latency in ms")
+
+    if not keys(results, ("schema", "generator", "target", "path", "startedAt", "phases"), "results"):
+        return problems
+    if results["schema"] != SCHEMA:
+        problems.append(f"schema is {results['schema']!r}")
+    if results["generator"] not in ("coupongate", "k6"):
+        problems.append(f"generator is {results['generator']!r}")
+    for k in ("target", "path"):
+        if not isinstance(results[k], str):
+            problems.append(f"{k}: not a string")
+    if not isinstance(results["startedAt"], str) or not _RFC3339_UTC.match(results["startedAt"]):
+        problems.append(f"startedAt {results['startedAt']!r} is not UTC RFC 3339")
+    if not isinstance(results["phases"], list):
+        problems.append("phases: not a list")
+        return problems
+    for n, phase in enumerate(results["phases"]):
+        where = f"phases[{n}]"
+        if not keys(phase, ("name", "stages", "startedAt", "seconds", "totals", "invariants", "series"), where):
+            continue
+        where = f"phases[{n}] ({phase['name']})"
+        if phase["name"] not in PHASE_NAMES:
+            problems.append(f"{where}: name {phase['name']!r}")
+        if not isinstance(phase["stages"], list):
+            problems.append(f"{where}.stages: not a list")
+        else:
+            for i, stage in enumerate(phase["stages"]):
+                if keys(stage, ("vus", "seconds"), f"{where}.stages[{i}]"):
+                    if not _is_count(stage["vus"]) or not _is_number(stage["seconds"]) or stage["seconds"] <= 0:
+                        problems.append(f"{where}.stages[{i}]: {stage!r}")
+        if not isinstance(phase["startedAt"], str) or not _RFC3339_UTC.match(phase["startedAt"]):
+            problems.append(f"{where}.startedAt {phase['startedAt']!r} is not UTC RFC 3339")
+        if not _is_number(phase["seconds"]) or phase["seconds"] < 0:
+            problems.append(f"{where}.seconds: {phase['seconds']!r}")
+        totals = phase["totals"]
+        total = None
+        if keys(totals, ("sent", "requestsPerSecond", "latencyMs", "status"), f"{where}.totals"):
+            if not _is_count(totals["sent"]):
+                problems.append(f"{where}.totals.sent: not a count")
+            if not _is_number(totals["requestsPerSecond"]) or totals["requestsPerSecond"] < 0:
+                problems.append(f"{where}.totals.requestsPerSecond: {totals['requestsPerSecond']!r}")
+            latency(totals["latencyMs"], ("avg", "p50", "p95", "p99", "max"), f"{where}.totals.latencyMs", True)
+            total = status(totals["status"], f"{where}.totals.status")
+            if total is not None and total != totals["sent"]:
+                problems.append(f"{where}: sent {totals['sent']} but the statuses add up to {total}")
+        inv = phase["invariants"]
+        if keys(inv, ("limit", "ok200", "distinctWinners", "issued", "violations"), f"{where}.invariants"):
+            for k in ("limit", "issued"):
+                if inv[k] is not None and not _is_count(inv[k]):
+                    problems.append(f"{where}.invariants.{k}: {inv[k]!r}")
+            for k in ("ok200", "distinctWinners"):
+                if not _is_count(inv[k]):
+                    problems.append(f"{where}.invariants.{k}: {inv[k]!r}")
+            if total is not None and inv["ok200"] != totals["status"]["200"]:
+                problems.append(f"{where}: ok200 {inv['ok200']} but status 200 is {totals['status']['200']}")
+            if not isinstance(inv["violations"], list) or not all(isinstance(v, str) for v in inv["violations"]):
+                problems.append(f"{where}.invariants.violations: not a list of sentences")
+        if not isinstance(phase["series"], list):
+            problems.append(f"{where}.series: not a list")
+            continue
+        previous = -1
+        in_series = 0
+        for i, entry in enumerate(phase["series"]):
+            at = f"{where}.series[{i}]"
+            if not keys(entry, ("second", "vus", "requests", "latencyMs", "status"), at):
+                continue
+            if not _is_count(entry["second"]) or entry["second"] <= previous:
+                problems.append(f"{at}.second: {entry['second']!r} after {previous}")
+            else:
+                previous = entry["second"]
+            if entry["vus"] is not None and not _is_count(entry["vus"]):
+                problems.append(f"{at}.vus: {entry['vus']!r}")
+            if not _is_count(entry["requests"]):
+                problems.append(f"{at}.requests: not a count")
+            latency(entry["latencyMs"], ("p50", "p95", "p99", "max"), f"{at}.latencyMs", True)
+            added = status(entry["status"], f"{at}.status")
+            if added is not None and _is_count(entry["requests"]):
+                in_series += entry["requests"]
+                if added != entry["requests"]:
+                    problems.append(f"{at}: {entry['requests']} requests but the statuses add up to {added}")
+        if total is not None and _is_count(totals["sent"]) and in_series != totals["sent"]:
+            problems.append(f"{where}: the series count {in_series} requests, the totals {totals['sent']}")
+    return problems
+
+
 def write_json(path, obj):
     text = json.dumps(obj, indent=2) + "\n"
     if path == "-":
@@ -523,6 +649,17 @@ def cmd_timed(args):
     return code if code >= 0 else 128 - code
 
 
+def cmd_check(args):
+    with open(args.results, encoding="utf-8") as f:
+        problems = validate(json.load(f))
+    for problem in problems:
+        print(f"k6_to_results: {args.results}: {problem}", file=sys.stderr)
+    if problems:
+        return 1
+    print(f"{args.results}: valid {SCHEMA}", file=sys.stderr)
+    return 0
+
+
 def cmd_summary(args):
     with open(args.results, encoding="utf-8") as f:
         results = json.load(f)
@@ -569,6 +706,10 @@ def main(argv=None):
     p.add_argument("--cpu-out", required=True)
     p.add_argument("command", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_timed)
+
+    p = sub.add_parser("check", help="validate a results.json against the schema")
+    p.add_argument("results")
+    p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("summary", help="print a results.json as a table")
     p.add_argument("results")
