@@ -193,15 +193,26 @@ for phase in "${PHASES[@]}"; do
       "$HERE/k6/${SCRIPT[$phase]}" >"$OUT_DIR/$phase.k6.log" 2>&1 &
   K6_PID=$!
 
-  # If the converter dies, nothing drains the FIFO and k6 would block: stop k6.
+  # If the converter fails, nothing drains the FIFO and k6 would block: stop
+  # k6. (The converter may also end first for good reasons: k6 closes its
+  # JSON output before it writes the summary export and exits.)
+  conv_rc=
   while kill -0 "$K6_PID" 2>/dev/null; do
-    if ! kill -0 "$CONV_PID" 2>/dev/null; then
-      kill -TERM "$K6_PID" 2>/dev/null || true
-      wait "$K6_PID" 2>/dev/null || true
-      K6_PID=
-      wait "$CONV_PID" 2>/dev/null || true
+    if [ -z "$conv_rc" ] && ! kill -0 "$CONV_PID" 2>/dev/null; then
+      conv_rc=0
+      wait "$CONV_PID" || conv_rc=$?
       CONV_PID=
-      die "$phase: the converter stopped before k6 finished (see the messages above); k6 was stopped"
+      if [ "$conv_rc" != 0 ]; then
+        # Drain the FIFO so that k6 is not left blocked on a write, then stop it.
+        cat "$fifo" >/dev/null &
+        drain_pid=$!
+        kill -TERM "$K6_PID" 2>/dev/null || true
+        wait "$K6_PID" 2>/dev/null || true
+        K6_PID=
+        kill -TERM "$drain_pid" 2>/dev/null || true
+        wait "$drain_pid" 2>/dev/null || true
+        die "$phase: the converter failed (status $conv_rc, see above) before k6 finished; k6 was stopped"
+      fi
     fi
     sleep 0.2
   done
@@ -210,11 +221,13 @@ for phase in "${PHASES[@]}"; do
   K6_PID=
   # If k6 never opened the FIFO, the converter still waits in open(): an
   # open/close here lets it see end-of-file. (O_RDWR never blocks on a FIFO.)
-  exec 3<>"$fifo"
-  exec 3>&-
-  conv_rc=0
-  wait "$CONV_PID" || conv_rc=$?
-  CONV_PID=
+  if [ -z "$conv_rc" ]; then
+    exec 3<>"$fifo"
+    exec 3>&-
+    conv_rc=0
+    wait "$CONV_PID" || conv_rc=$?
+    CONV_PID=
+  fi
   rm -f "$fifo"
   if [ "$k6_rc" != 0 ]; then
     tail -n 20 "$OUT_DIR/$phase.k6.log" >&2 || true
@@ -244,6 +257,7 @@ done
 
 python3 "$CONVERTER" build --target "$BASE_URL" --started-at "$STARTED_AT" "${ISSUED_ARGS[@]}" \
   --output "$OUT_DIR/results.json" "${PHASE_FILES[@]}"
+python3 "$CONVERTER" check "$OUT_DIR/results.json" || die "the results.json written does not follow the schema (see above)"
 say "wrote $OUT_DIR/results.json"
 python3 "$CONVERTER" summary "$OUT_DIR/results.json"
 python3 -c 'import json, sys
