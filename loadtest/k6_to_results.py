@@ -618,8 +618,9 @@ def cmd_build(args):
 def cmd_timed(args):
     """Run a command; write its CPU seconds (user+sys, from wait4) to a file.
 
-    SIGINT is ignored here (the terminal sends it to the child too) and
-    SIGTERM is passed on, so k6 still stops gracefully and we still measure.
+    SIGINT is ignored here (a terminal's Ctrl-C goes to the child too). The
+    first SIGTERM is passed on, so k6 stops gracefully and is still
+    measured; a second one kills the child.
     """
     command = args.command
     if command and command[0] == "--":
@@ -629,7 +630,13 @@ def cmd_timed(args):
     started = time.monotonic()
     child = subprocess.Popen(command)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, lambda *_: child.send_signal(signal.SIGTERM))
+    terms = []
+
+    def on_term(*_):
+        terms.append(1)
+        child.send_signal(signal.SIGTERM if len(terms) == 1 else signal.SIGKILL)
+
+    signal.signal(signal.SIGTERM, on_term)
     while True:
         try:
             _, status, usage = os.wait4(child.pid, 0)
