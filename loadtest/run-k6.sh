@@ -128,17 +128,33 @@ print(value)' "$1" "$2"
 # --- run -----------------------------------------------------------------------
 
 ensure_k6
-mkdir -p "$OUT_DIR"
-OUT_DIR=$(cd "$OUT_DIR" && pwd)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/run-k6.XXXXXX")
 K6_PID=
 CONV_PID=
 
+FIFO=
 cleanup() {
-  local rc=$?
+  local rc=$? drain= i
+  set +e
   # Only what this script started, by pid.
-  [ -n "$K6_PID" ] && kill -TERM "$K6_PID" 2>/dev/null || true
-  [ -n "$CONV_PID" ] && kill -TERM "$CONV_PID" 2>/dev/null || true
+  [ -n "$CONV_PID" ] && kill -TERM "$CONV_PID" 2>/dev/null
+  if [ -n "$K6_PID" ]; then
+    # k6 flushes its outputs when it stops: keep its FIFO drained meanwhile.
+    # (k6 holds the FIFO open read-write, so this open does not block.)
+    if [ -n "$FIFO" ] && [ -p "$FIFO" ]; then
+      cat "$FIFO" >/dev/null 2>&1 &
+      drain=$!
+    fi
+    kill -TERM "$K6_PID" 2>/dev/null
+    for i in $(seq 50); do
+      kill -0 "$K6_PID" 2>/dev/null || break
+      sleep 0.2
+    done
+    # A second TERM makes `timed` kill k6 outright.
+    kill -TERM "$K6_PID" 2>/dev/null
+    wait "$K6_PID" 2>/dev/null
+    [ -n "$drain" ] && kill -TERM "$drain" 2>/dev/null
+  fi
   rm -rf "$WORK"
   exit "$rc"
 }
@@ -147,10 +163,18 @@ trap 'say "interrupted"; exit 130' INT TERM
 
 code=$(http_get "$BASE_URL/health/ready" "$WORK/ready.json")
 [ "$code" = 200 ] || die "GET $BASE_URL/health/ready answered $code: $(head -c 300 "$WORK/ready.json")"
+mkdir -p "$OUT_DIR"
+OUT_DIR=$(cd "$OUT_DIR" && pwd)
 
 say "k6: $("$K6" version | head -n 1)"
 say "target $BASE_URL, phases: ${PHASES[*]}, DURATION_SCALE=$DURATION_SCALE, output in $OUT_DIR"
-[ -n "$INFLUX_URL" ] && say "also streaming to InfluxDB at $INFLUX_URL"
+if [ -n "$INFLUX_URL" ]; then
+  say "also streaming to InfluxDB at $INFLUX_URL"
+  # k6 only logs failed writes and goes on: say it once, up front.
+  influx_base=$(python3 -c 'import sys; from urllib.parse import urlsplit; u = urlsplit(sys.argv[1]); print(f"{u.scheme}://{u.netloc}")' "$INFLUX_URL")
+  curl -sS -m "$CURL_TIMEOUT" -o /dev/null "$influx_base/ping" \
+    || say "warning: InfluxDB does not answer at $influx_base/ping; k6 will log failed writes and carry on"
+fi
 
 STARTED_AT=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 PHASE_FILES=()
@@ -178,6 +202,7 @@ for phase in "${PHASES[@]}"; do
   # the same time: nothing per request reaches the disk.
   fifo="$WORK/$phase.k6.json"
   mkfifo "$fifo"
+  FIFO=$fifo
   python3 "$CONVERTER" ingest --input "$fifo" --phase "$phase" --limit "$limit" \
     --output "$OUT_DIR/$phase.phase.json" --stats "$OUT_DIR/$phase.converter.json" &
   CONV_PID=$!
@@ -229,6 +254,7 @@ for phase in "${PHASES[@]}"; do
     CONV_PID=
   fi
   rm -f "$fifo"
+  FIFO=
   if [ "$k6_rc" != 0 ]; then
     tail -n 20 "$OUT_DIR/$phase.k6.log" >&2 || true
     die "$phase: k6 exited with status $k6_rc (log: $OUT_DIR/$phase.k6.log)"
