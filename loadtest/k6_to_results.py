@@ -11,14 +11,14 @@ Python 3 standard library only. Subcommands:
   check    validate a results.json against the schema (keys, types, sums)
   summary  print a short table of a results.json
 
-Volume: k6's `--out json` writes about 13 lines (~4 kB) per request, so a long
+Volume: k6's `--out json` writes 13 lines (~3.8 kB) per request, so a long
 phase at thousands of requests a second would be gigabytes on disk. The runner
-therefore gives k6 a FIFO and `ingest` reads it concurrently: a cheap
-substring test skips every line that is not an http_req_duration, vus or
-coupongate_phase point before json.loads, and what is kept is per-second
-counters plus one 8-byte double per answered request (array('d')), needed for
-exact percentiles. At the end the latencies are sorted once (a transient list,
-about 32 bytes per request).
+therefore gives k6 a FIFO and `ingest` reads it concurrently, in 1 MiB chunks:
+bytes.find locates the http_req_duration, vus and coupongate_phase points, the
+only lines that reach json's decoder, so the other twelve lines per request
+cost no Python work. What is kept is per-second counters plus one 8-byte
+double per answered request (array('d')), needed for exact percentiles; at the
+end the latencies are sorted once (a transient list, ~32 bytes per request).
 
 Conventions (see loadtest/README.md, section "k6"):
 - the phase starts at the coupongate_phase sample that the phase scripts
