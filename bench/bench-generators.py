@@ -129,8 +129,9 @@ def main():
                 break
             except OSError:
                 time.sleep(0.1)
-        # The one coupon goes to user 1; from now on every apply is a 422.
-        urllib.request.urlopen(urllib.request.Request(f"{url}/coupon/apply?userId=1", method="POST"), timeout=5)
+        # The one coupon goes to a user no generator sends; from then on every apply is a 422.
+        urllib.request.urlopen(urllib.request.Request(f"{url}/coupon/apply?userId=9000000000000000000", method="POST"),
+                               timeout=5)
         runs = {"wrk": [], "coupongate": [], "k6": []}
         for round_number in range(1, ROUNDS + 1):
             for name, run in [("wrk", lambda: run_wrk(url, work)), ("coupongate", lambda: run_ours(bin_path, url, work)),

@@ -41,7 +41,8 @@ public struct LoadRunner: Sendable {
     public func run(_ phase: LoadPhase, firstUser: Int64 = 1) async throws -> PhaseResult {
         try await admin.waitUntilReady()
         if options.reset { try await admin.reset(campaign: options.campaign) }
-        let limit = try? await admin.campaignFigures(options.campaign).limit
+        // Without a reset the campaign may already hold coupons: judge the phase by what it added.
+        let before = try? await admin.campaignFigures(options.campaign)
 
         let loops = Array(group.makeIterator())
         let startedAt = Date()
@@ -99,7 +100,9 @@ public struct LoadRunner: Sendable {
         }
         progress?.finish()
         let seconds = Double(LoopDriver.now() - start) / 1e9
-        let issued = try? await admin.campaignFigures(options.campaign).issued
+        let after = try? await admin.campaignFigures(options.campaign)
+        let issued = after.map { $0.issued - (before?.issued ?? 0) }
+        let limit = before.map { $0.limit - $0.issued }
         return PhaseResult(
             phase: phase,
             startedAt: Report.timestamp(startedAt),
