@@ -15,10 +15,26 @@ public struct LoadRecorder: Sendable {
     public private(set) var dropped = 0
     /// The users that got a 200, to check that winners are distinct.
     public private(set) var winners: [Int64] = []
+    /// Per stage of the phase, by completion time (the drain after the end counts in the last).
+    public private(set) var stages: [Second]
     let startNanoseconds: Int64
+    private let stageEnds: [Int64]
+    private var stageCursor = 0
 
-    public init(startNanoseconds: Int64) {
+    /// `stageEnds`: each stage's end in nanoseconds since the phase started (none: one stage).
+    public init(startNanoseconds: Int64, stageEnds: [Int64] = []) {
         self.startNanoseconds = startNanoseconds
+        self.stageEnds = stageEnds
+        stages = Array(repeating: Second(latency: LatencyHistogram()), count: max(1, stageEnds.count))
+    }
+
+    /// Completion times only move forward on one loop, so a cursor finds the stage.
+    private mutating func stage(at nanoseconds: Int64) -> Int {
+        let elapsed = nanoseconds - startNanoseconds
+        while stageCursor < stages.count - 1, elapsed >= stageEnds[stageCursor] {
+            stageCursor += 1
+        }
+        return stageCursor
     }
 
     private mutating func second(at nanoseconds: Int64) -> Int {
@@ -40,6 +56,9 @@ public struct LoadRecorder: Sendable {
         seconds[index].latency.record(nanoseconds: now - intended)
         status[statusClass] += 1
         seconds[index].status[statusClass] += 1
+        let stageIndex = stage(at: now)
+        stages[stageIndex].latency.record(nanoseconds: now - intended)
+        stages[stageIndex].status[statusClass] += 1
         if statusClass == .ok200 { winners.append(user) }
     }
 
@@ -48,6 +67,7 @@ public struct LoadRecorder: Sendable {
         let index = second(at: now)
         status[.network] += 1
         seconds[index].status[.network] += 1
+        stages[stage(at: now)].status[.network] += 1
     }
 
     /// The VU level this loop ran during the second containing `now` (its highest).
@@ -65,6 +85,10 @@ public struct LoadRecorder: Sendable {
         winners += other.winners
         if other.seconds.count > seconds.count {
             seconds.append(contentsOf: repeatElement(Second(), count: other.seconds.count - seconds.count))
+        }
+        for (index, stage) in other.stages.enumerated() where index < stages.count {
+            stages[index].latency.add(stage.latency)
+            stages[index].status.add(stage.status)
         }
         for (index, second) in other.seconds.enumerated() {
             seconds[index].latency.add(second.latency)

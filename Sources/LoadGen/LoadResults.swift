@@ -49,6 +49,15 @@ public struct PhaseResult: Codable, Sendable {
         public var violations: [String]
     }
 
+    /// One stage's figures (the built-in generator writes these; absent in k6's results).
+    public struct StageTotals: Codable, Sendable {
+        public var vus: Int
+        public var seconds: Double
+        public var requestsPerSecond: Double
+        public var latencyMs: Latency
+        public var status: StatusCounts
+    }
+
     public struct SeriesEntry: Codable, Sendable {
         public var second: Int
         public var vus: Int
@@ -63,6 +72,7 @@ public struct PhaseResult: Codable, Sendable {
     public var seconds: Double
     public var totals: Totals
     public var invariants: Invariants
+    public var stageTotals: [StageTotals]?
     public var series: [SeriesEntry]
 }
 
@@ -88,6 +98,16 @@ extension PhaseResult {
             latencyMs: Latency(recorder.latency, average: true),
             status: recorder.status
         )
+        stageTotals = zip(phase.stages, recorder.stages).map { stage, recorded in
+            let stageSeconds = Double(stage.duration.milliseconds) / 1000
+            return StageTotals(
+                vus: stage.vus,
+                seconds: stageSeconds,
+                requestsPerSecond: Double(recorded.status.total) / stageSeconds,
+                latencyMs: Latency(recorded.latency, average: true),
+                status: recorded.status
+            )
+        }
         series = recorder.seconds.enumerated().map { index, second in
             SeriesEntry(
                 second: index,

@@ -73,7 +73,7 @@ public struct LoadRunner: Sendable {
         let (loopDrivers, recordings) = (drivers, futures)
         let recorder = try await withThrowingTaskGroup(of: LoadRecorder?.self) { tasks in
             tasks.addTask {
-                var merged = LoadRecorder(startNanoseconds: start)
+                var merged = LoadRecorder(startNanoseconds: start, stageEnds: schedule.ends)
                 for future in recordings { merged.merge(try await future.get()) }
                 return merged
             }
@@ -96,7 +96,7 @@ public struct LoadRunner: Sendable {
             while let result = try await tasks.next() {
                 if let result { return result }
             }
-            return LoadRecorder(startNanoseconds: start)
+            return LoadRecorder(startNanoseconds: start, stageEnds: schedule.ends)
         }
         progress?.finish()
         let seconds = Double(LoopDriver.now() - start) / 1e9

@@ -46,7 +46,7 @@ final class LoopDriver {
         self.settings = settings
         self.start = start
         request = ApplyRequest(target: settings.target)
-        recorder = LoadRecorder(startNanoseconds: start)
+        recorder = LoadRecorder(startNanoseconds: start, stageEnds: settings.schedule.ends)
         budget = settings.budget
         if let rate = settings.rate { openSchedule = OpenLoopSchedule(rate: rate, start: start) }
         finished = loop.makePromise()

@@ -45,8 +45,63 @@ public enum Report {
         }
         lines.insert(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  "), at: 1)
         lines.append("latencies in ms; seed: Spring Boot + Redis + Kafka + MySQL on a MacBook Pro (load-test-report.en.md)")
+        for phase in results.phases {
+            guard let table = stageRows(phase) else { continue }
+            lines.append("")
+            lines.append("\(phase.name) by stage:")
+            lines += aligned([stageHeadings] + table)
+            if let recovery = recoveryLine(phase) { lines.append(recovery) }
+        }
         lines += invariantLines(results)
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Columns padded to their widest cell, numbers to the right, with a rule under the headings.
+    static func aligned(_ rows: [[String]], textColumns: Int = 1) -> [String] {
+        let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+        var lines = rows.map { row in
+            row.enumerated().map { column, cell in
+                column < textColumns
+                    ? cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+                    : String(repeating: " ", count: widths[column] - cell.count) + cell
+            }.joined(separator: "  ")
+        }
+        lines.insert(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  "), at: 1)
+        return lines
+    }
+
+    static let stageHeadings = ["VUs", "seconds", "TPS", "avg", "P50", "P95", "P99", "max", "errors"]
+
+    /// A row per stage, for phases of more than one (the seed discusses ramp-up and spike by step).
+    static func stageRows(_ phase: PhaseResult) -> [[String]]? {
+        guard let stages = phase.stageTotals, stages.count > 1 else { return nil }
+        return stages.map { stage in
+            let latency = stage.latencyMs
+            return [String(stage.vus), number(stage.seconds), number(stage.requestsPerSecond)]
+                + [latency.avg, latency.p50, latency.p95, latency.p99, latency.max].map { $0.map(milliseconds) ?? "-" }
+                + [number(stage.status.errors)]
+        }
+    }
+
+    /// After a stage that drops the VU level (the end of a spike): how long until a whole
+    /// second's P99 is back within twice the first stage's P99 (or 1 ms of it).
+    static func recoveryLine(_ phase: PhaseResult) -> String? {
+        guard let stages = phase.stageTotals, let base = stages.first?.latencyMs.p99 else { return nil }
+        var end = 0.0
+        for (index, stage) in stages.enumerated() {
+            end += stage.seconds
+            guard index + 1 < stages.count, stages[index + 1].vus < stage.vus else { continue }
+            let threshold = max(2 * base, base + 1)
+            let first = Int(end.rounded(.down))
+            guard let back = phase.series.first(where: { $0.second >= first && ($0.latencyMs.p99 ?? .infinity) <= threshold })
+            else {
+                return "recovery after \(stage.vus) VUs: P99 never came back within \(milliseconds(threshold)) ms"
+            }
+            let seconds = Double(back.second + 1) - end
+            return "recovery after \(stage.vus) VUs: P99 back within \(milliseconds(threshold)) ms (2x the first stage's) "
+                + "\(number(max(seconds, 0))) s after the drop"
+        }
+        return nil
     }
 
     static func invariantLines(_ results: LoadResults) -> [String] {
@@ -70,9 +125,16 @@ public enum Report {
         for row in rows(results) { text += "| " + row.joined(separator: " | ") + " |\n" }
         text += "\nLatencies in ms. Seed: Spring Boot + Redis + Kafka + MySQL on a MacBook Pro, k6 in Docker.\n\n"
         text += "## Invariants\n\n" + invariantLines(results).map { "- " + $0 }.joined(separator: "\n") + "\n"
-        if let charts {
-            for phase in results.phases {
-                text += "\n## \(phase.name)\n\n"
+        for phase in results.phases {
+            text += "\n## \(phase.name)\n\n"
+            text += phase.stages.map { "\($0.vus) VU × \(number($0.seconds)) s" }.joined(separator: " → ") + "\n\n"
+            if let table = stageRows(phase) {
+                text += "| " + stageHeadings.joined(separator: " | ") + " |\n|" + String(repeating: "---:|", count: stageHeadings.count) + "\n"
+                for row in table { text += "| " + row.joined(separator: " | ") + " |\n" }
+                if let recovery = recoveryLine(phase) { text += "\n" + recovery + "\n" }
+                text += "\n"
+            }
+            if let charts {
                 for chart in Chart.allCases {
                     text += "![\(phase.name): \(chart.title)](\(charts)/\(phase.name)-\(chart.rawValue).svg)\n"
                 }
@@ -107,6 +169,11 @@ public enum Report {
         for phase in results.phases {
             body += "<section class=\"phase\" id=\"\(escape(phase.name))\">\n<h2>\(escape(phase.name))</h2>\n"
             body += "<p>" + phase.stages.map { "\($0.vus) VU × \(number($0.seconds)) s" }.joined(separator: " → ") + "</p>\n"
+            if let table = stageRows(phase) {
+                body += "<table class=\"stages\">\n<tr>" + stageHeadings.map { "<th>\($0)</th>" }.joined() + "</tr>\n"
+                body += table.map { "<tr>" + $0.map { "<td>\(escape($0))</td>" }.joined() + "</tr>\n" }.joined() + "</table>\n"
+                if let recovery = recoveryLine(phase) { body += "<p>\(escape(recovery))</p>\n" }
+            }
             body +=
                 "<div class=\"charts\">" + Chart.allCases.map { $0.svg(phase, standalone: false) }.joined(separator: "\n") + "</div>\n</section>\n"
         }
@@ -117,6 +184,7 @@ public enum Report {
             body{font:14px system-ui,sans-serif;margin:24px;color:#222}
             table{border-collapse:collapse}td,th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right}
             td:nth-child(-n+2),th:nth-child(-n+2){text-align:left}tr.seed{color:#888}
+            table.stages td,table.stages th{text-align:right}
             li.ok{color:#176d2c}li.bad{color:#b00020;font-weight:bold}.note{color:#666}
             .charts{display:flex;flex-wrap:wrap;gap:12px}svg.chart{background:#fff;border:1px solid #eee}
             </style></head><body>

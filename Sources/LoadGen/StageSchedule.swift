@@ -3,7 +3,7 @@
 public struct StageSchedule: Sendable {
     public let stages: [Stage]
     /// Cumulative end of each stage, in nanoseconds since the phase started.
-    private let ends: [Int64]
+    public let ends: [Int64]
 
     public init(_ stages: [Stage]) {
         self.stages = stages

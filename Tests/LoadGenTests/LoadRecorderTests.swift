@@ -33,6 +33,27 @@ import Testing
         #expect(Set(merged.winners).count == 100)
     }
 
+    @Test func answersCountInTheStageTheyCompleteIn() {
+        let ends = [Self.second, 2 * Self.second, 3 * Self.second]
+        var first = LoadRecorder(startNanoseconds: 0, stageEnds: ends)
+        var second = LoadRecorder(startNanoseconds: 0, stageEnds: ends)
+        for index in 0..<300 {
+            let now = Int64(index) * 10_000_000  // 3 s, 100 answers a second
+            let latency = index / 100 == 1 ? 50 * Self.millisecond : Self.millisecond  // the middle stage is slow
+            if index % 2 == 0 {
+                first.recordAnswer(status: 422, user: 1, intended: now - latency, now: now)
+            } else {
+                second.recordAnswer(status: 422, user: 1, intended: now - latency, now: now)
+            }
+        }
+        // The drain after the phase's end counts in the last stage.
+        second.recordNetworkError(now: 4 * Self.second)
+        first.merge(second)
+        #expect(first.stages.map(\.status.total) == [100, 100, 101])
+        #expect(first.stages[2].status[.network] == 1)
+        #expect(first.stages.map { $0.latency.milliseconds(atPercentile: 99)! } == [1, 50, 1])
+    }
+
     @Test func vusAddUpAcrossLoops() {
         var first = LoadRecorder(startNanoseconds: 0)
         var second = LoadRecorder(startNanoseconds: 0)

@@ -91,6 +91,41 @@ import Testing
         #expect(throws: LoadGenError.self) { try ReportFiles.read(folder.appending(path: "bad.json")) }
     }
 
+    /// A spike: 10 VUs at 1 ms, 1000 VUs at 80 ms, 10 VUs again; the second after the drop
+    /// still drains the spike's requests, the one after is back to normal.
+    @Test func stageTableAndSpikeRecovery() throws {
+        let stages = [Stage(vus: 10, duration: .seconds(3)), Stage(vus: 1000, duration: .seconds(3)), Stage(vus: 10, duration: .seconds(3))]
+        let ends = StageSchedule(stages).ends
+        var recorder = LoadRecorder(startNanoseconds: 0, stageEnds: ends)
+        let millisecond: Int64 = 1_000_000
+        for second in 0..<9 {
+            for tick in 0..<100 {
+                let now = Int64(second) * 1_000_000_000 + Int64(tick) * 10 * millisecond
+                let latency = (3...6).contains(second) ? 80 * millisecond : millisecond
+                recorder.recordSent()
+                recorder.recordAnswer(status: 422, user: 1, intended: now - latency, now: now)
+            }
+        }
+        let phase = PhaseResult(
+            phase: LoadPhase(name: "spike", stages: stages),
+            startedAt: "2026-11-24T21:00:00Z",
+            seconds: 9,
+            recorder: recorder,
+            limit: nil,
+            issued: nil
+        )
+        let rows = try #require(Report.stageRows(phase))
+        #expect(rows.map { $0[0] } == ["10", "1000", "10"])
+        #expect(rows.map { $0[2] } == ["100", "100", "100"])  // TPS per stage
+        #expect(rows[1][6] == "80.0")  // P99 of the spike stage
+        // Second 6 (the first after the drop) is still slow; second 7 is back: 2 s after.
+        #expect(Report.recoveryLine(phase) == "recovery after 1000 VUs: P99 back within 2.00 ms (2x the first stage's) 2 s after the drop")
+        let results = LoadResults(generator: "coupongate", target: "t", path: "/p", startedAt: "s", phases: [phase])
+        #expect(Report.terminal(results).contains("spike by stage:"))
+        #expect(Report.markdown(results, charts: nil).contains("| 1000 | 3 | 100 |"))
+        #expect(Report.html(results).contains("<table class=\"stages\">"))
+    }
+
     @Test func chartScalesAreRound() {
         #expect(Chart.niceCeiling(0) == 1)
         #expect(Chart.niceCeiling(7) == 10)
