@@ -10,6 +10,11 @@
 # health endpoint. The bench fails when the median apply throughput falls
 # below BENCH_MIN_RATIO (default 0.80) of the median health throughput.
 #
+# It also runs a second server with `--metrics off` and the same sold-out
+# apply, alternating with the others: metrics must not cost the hot path more
+# than 5 % (fails below BENCH_MIN_METRICS_RATIO, default 0.95, of the apply
+# rate without metrics).
+#
 # How: builds the release binary (own scratch path .build-release), starts
 # `coupongate serve` on a free local port with a fresh data dir and limit 1,
 # sells the one coupon to user 1, then runs wrk alternately against health
@@ -25,6 +30,7 @@
 #   BENCH_THREADS=2          wrk threads
 #   BENCH_ROUNDS=2           health+apply rounds (at least 2); medians over rounds
 #   BENCH_MIN_RATIO=0.80     fail when apply/health req/s is below this
+#   BENCH_MIN_METRICS_RATIO=0.95  fail when apply with metrics / without is below this
 #   BENCH_PORT=              port to serve on (default: a free one)
 #   BENCH_BIN=               server binary to use instead of building the release one
 #   BENCH_SKIP_BUILD=1       skip `swift build` when the release binary exists
@@ -40,6 +46,7 @@ connections=${BENCH_CONNECTIONS:-100}
 threads=${BENCH_THREADS:-2}
 rounds=${BENCH_ROUNDS:-2}
 min_ratio=${BENCH_MIN_RATIO:-0.80}
+min_metrics_ratio=${BENCH_MIN_METRICS_RATIO:-0.95}
 port=${BENCH_PORT:-}
 bin=${BENCH_BIN:-}
 skip_build=${BENCH_SKIP_BUILD:-0}
@@ -97,13 +104,26 @@ log "started $bin (pid $server_pid) on $base_url, data in $work_dir/data"
 wait_http_200 "$base_url/health/live" /health/live "$server_pid" "$work_dir/server.log" "$start_timeout"
 log "server is live"
 
+# The same server with metrics off, for the metrics-cost comparison.
+plain_port=$(free_port)
+plain_url=http://127.0.0.1:$plain_port
+"$bin" serve --host 127.0.0.1 --port "$plain_port" --data-dir "$work_dir/data-plain" \
+    --default-limit 1 --admin-token "$admin_token" --log-level warning --metrics off \
+    >"$work_dir/server-plain.log" 2>&1 &
+plain_pid=$!
+wait_http_200 "$plain_url/health/live" /health/live "$plain_pid" "$work_dir/server-plain.log" "$start_timeout"
+log "server with --metrics off (pid $plain_pid) is live on $plain_url"
+
 # utime + stime of the server, in clock ticks.
 server_cpu_ticks() { proc_cpu_ticks "$server_pid"; }
-cpu_pids=("$server_pid")
+cpu_pids=("$server_pid" "$plain_pid")
+cpu_names=(server server-plain)
 
 # --- sell out 'default' (limit 1) ---------------------------------------------
 expect_status POST '/coupon/apply?userId=1' 200 "user 1 takes the only coupon"
 expect_status POST '/coupon/apply?userId=2' 422 "user 2 finds it sold out"
+base_url=$plain_url expect_status POST '/coupon/apply?userId=1' 200 "user 1 takes the only coupon (metrics off)"
+base_url=$plain_url expect_status POST '/coupon/apply?userId=2' 422 "user 2 finds it sold out (metrics off)"
 
 # --- wrk runs -----------------------------------------------------------------
 declare -a health_rps=() health_p99=() apply_rps=() apply_p99=()
@@ -127,12 +147,13 @@ run_wrk() { # kind round
     }'
 }
 
-log "wrk: $rounds rounds of health + apply, $duration each, $connections connections, $threads threads; raw output in $results_dir/"
+log "wrk: $rounds rounds of health + apply + apply without metrics, $duration each, $connections connections, $threads threads; raw output in $results_dir/"
 cpu_start=$(server_cpu_ticks)
 wall_start=$SECONDS
 for ((round = 1; round <= rounds; round++)); do
     run_wrk health "$round"
     run_wrk apply "$round"
+    run_wrk apply-plain "$round"
 done
 cpu_end=$(server_cpu_ticks)
 wall=$((SECONDS - wall_start))
@@ -142,6 +163,8 @@ h_rps=$(median "${health_rps[@]}")
 h_p99=$(median "${health_p99[@]}")
 a_rps=$(median "${apply_rps[@]}")
 a_p99=$(median "${apply_p99[@]}")
+n_rps=$(median "${plain_rps[@]}")
+n_p99=$(median "${plain_p99[@]}")
 cores=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo '?')
 
 summary=$(awk -v hr="$h_rps" -v hp="$h_p99" -v ar="$a_rps" -v ap="$a_p99" -v min="$min_ratio" \
@@ -150,15 +173,26 @@ summary=$(awk -v hr="$h_rps" -v hp="$h_p99" -v ar="$a_rps" -v ap="$a_p99" -v min
     printf "bench: health/live median %.0f req/s (p99 %.2f ms) | sold-out apply median %.0f req/s (p99 %.2f ms) | ratio apply/health %.2f (target >= %.2f) | server CPU %.1f s in %d s of wrk (%.2f of %s cores)",
         hr, hp, ar, ap, (hr > 0 ? ar / hr : 0), min, cpu, wall, (wall > 0 ? cpu / wall : 0), cores
 }')
+metrics_summary=$(awk -v ar="$a_rps" -v ap="$a_p99" -v nr="$n_rps" -v np="$n_p99" -v min="$min_metrics_ratio" 'BEGIN {
+    printf "bench: sold-out apply with metrics %.0f req/s (p99 %.2f ms) | without metrics %.0f req/s (p99 %.2f ms) | ratio %.3f (target >= %.2f)",
+        ar, ap, nr, np, (nr > 0 ? ar / nr : 0), min
+}')
 echo "$summary"
+echo "$metrics_summary"
 {
     echo "$summary"
+    echo "$metrics_summary"
     echo "binary: $bin; duration $duration, connections $connections, threads $threads, rounds $rounds"
 } >"$results_dir/summary.txt"
 
-if awk -v hr="$h_rps" -v ar="$a_rps" -v min="$min_ratio" 'BEGIN { exit !(hr > 0 && ar / hr >= min) }'; then
-    log "PASS (results in $results_dir/)"
-else
-    log "FAIL: sold-out apply is below ${min_ratio} of health/live throughput (results in $results_dir/)"
-    exit 1
+failed=0
+if ! awk -v hr="$h_rps" -v ar="$a_rps" -v min="$min_ratio" 'BEGIN { exit !(hr > 0 && ar / hr >= min) }'; then
+    log "FAIL: sold-out apply is below ${min_ratio} of health/live throughput"
+    failed=1
 fi
+if ! awk -v nr="$n_rps" -v ar="$a_rps" -v min="$min_metrics_ratio" 'BEGIN { exit !(nr > 0 && ar / nr >= min) }'; then
+    log "FAIL: with metrics the sold-out apply is below ${min_metrics_ratio} of its rate without"
+    failed=1
+fi
+((failed == 0)) || { log "results in $results_dir/"; exit 1; }
+log "PASS (results in $results_dir/)"

@@ -32,10 +32,19 @@ public func buildApplication(
         parts = try await embeddedParts(configuration, clock: clock, logger: logger)
     }
 
-    let router = Router(context: BasicRequestContext.self)
-    // Before any route: a middleware wraps only the routes added after it.
+    let router = Router(context: CouponRequestContext.self)
+    // Before any route: a middleware wraps only the routes added after it. The request id
+    // and the metrics sit outside the problem middleware: they see the final answer.
+    router.add(middleware: RequestIDMiddleware())
+    let metrics = configuration.metricsEnabled ? ServerMetrics() : nil
+    if let metrics {
+        router.add(middleware: HTTPMetricsMiddleware(metrics: metrics))
+    }
     router.add(middleware: ProblemMiddleware())
-    ApplyController(gate: parts.gate).addRoutes(to: router)
+    ApplyController(gate: parts.gate, metrics: metrics).addRoutes(to: router)
+    if let metrics {
+        MetricsController(metrics: metrics, gate: parts.gate, store: parts.store, logger: logger).addRoutes(to: router)
+    }
     CampaignController(gate: parts.gate, store: parts.store, clock: clock).addRoutes(to: router)
     HealthController(gate: parts.gate).addRoutes(to: router)
     AdminController(gate: parts.gate, token: configuration.adminToken, clock: clock).addRoutes(to: router)

@@ -18,6 +18,8 @@ public struct ServerConfiguration: Sendable {
     public var logLevel: Logger.Level = .info
     /// Seconds a keep-alive connection may stay idle before it is closed.
     public var idleTimeoutSeconds: Int64 = 60
+    /// Serve `/metrics` and `/dashboard` and record the metrics they show.
+    public var metricsEnabled = true
     /// Redis and PostgreSQL, when given; nil runs the embedded default.
     public var distributed: DistributedConfiguration?
 
@@ -41,6 +43,7 @@ extension ServerConfiguration {
         public var redis: String?
         public var postgres: String?
         public var withRelay: Bool
+        public var metrics: String?
 
         public init(
             host: String? = nil,
@@ -51,7 +54,8 @@ extension ServerConfiguration {
             logLevel: String? = nil,
             redis: String? = nil,
             postgres: String? = nil,
-            withRelay: Bool = false
+            withRelay: Bool = false,
+            metrics: String? = nil
         ) {
             self.host = host
             self.port = port
@@ -62,6 +66,7 @@ extension ServerConfiguration {
             self.redis = redis
             self.postgres = postgres
             self.withRelay = withRelay
+            self.metrics = metrics
         }
     }
 
@@ -111,6 +116,13 @@ extension ServerConfiguration {
             withRelay: flags.withRelay,
             environment: environment
         )
+        if let setting = pick(flags.metrics, "metrics", "COUPONGATE_METRICS") {
+            switch setting.text.lowercased() {
+            case "on": self.metricsEnabled = true
+            case "off": self.metricsEnabled = false
+            default: throw setting.invalid("expected on or off")
+            }
+        }
         if let setting = pick(flags.logLevel, "log-level", "COUPONGATE_LOG_LEVEL") {
             guard let level = Logger.Level(rawValue: setting.text.lowercased()) else {
                 throw setting.invalid("expected one of trace, debug, info, notice, warning, error, critical")

@@ -28,6 +28,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "trace, debug, info, notice, warning, error or critical (COUPONGATE_LOG_LEVEL; default info).")
     var logLevel: String?
 
+    @Option(help: "on or off: serve /metrics and /dashboard and record what they show (COUPONGATE_METRICS; default on).")
+    var metrics: String?
+
     @OptionGroup var distributed: DistributedOptions
 
     @Flag(help: "In distributed mode, also run the outbox relay in this process (COUPONGATE_WITH_RELAY).")
@@ -43,7 +46,8 @@ struct ServeCommand: AsyncParsableCommand {
             logLevel: self.logLevel,
             redis: self.distributed.redis,
             postgres: self.distributed.postgres,
-            withRelay: self.withRelay
+            withRelay: self.withRelay,
+            metrics: self.metrics
         )
         let configuration = try ServerConfiguration(flags: flags, environment: ProcessInfo.processInfo.environment)
         if configuration.adminTokenGenerated {

@@ -14,6 +14,7 @@ import Testing
         #expect(configuration.dataDirectory == "data")
         #expect(configuration.defaultLimit == 100)
         #expect(configuration.adminTokenGenerated)
+        #expect(configuration.metricsEnabled)
         #expect(configuration.adminToken.value.count == 64)
         #expect(try ServerConfiguration(flags: Flags(), environment: [:]).adminToken != configuration.adminToken)
     }
@@ -31,6 +32,9 @@ import Testing
         #expect(fromEnvironment.adminToken.value == "from-the-environment-1234")
         #expect(!fromEnvironment.adminTokenGenerated)
         #expect(fromEnvironment.logLevel == .debug)
+
+        #expect(try !ServerConfiguration(flags: Flags(), environment: ["COUPONGATE_METRICS": "OFF"]).metricsEnabled)
+        #expect(try ServerConfiguration(flags: Flags(metrics: "on"), environment: ["COUPONGATE_METRICS": "off"]).metricsEnabled)
 
         let flagsWin = try ServerConfiguration(flags: Flags(port: "7000", defaultLimit: "3"), environment: environment)
         #expect(flagsWin.port == 7000)
@@ -50,6 +54,7 @@ import Testing
         (Flags(logLevel: "loud"), "--log-level"),
         (Flags(host: ""), "--host"),
         (Flags(dataDir: ""), "--data-dir"),
+        (Flags(metrics: "maybe"), "--metrics"),
     ])
     func badFlagsAreOneLineErrorsNamingTheFlag(flags: Flags, name: String) throws {
         let error = try #require(throws: ServerConfiguration.SettingError.self) {

@@ -29,8 +29,9 @@ enum TestSupport {
         [.authorization: "Bearer \(adminToken)", .contentType: "application/json"]
     }
 
-    static func configuration(directory: String, defaultLimit: Int64 = 100) -> ServerConfiguration {
+    static func configuration(directory: String, defaultLimit: Int64 = 100, metrics: Bool = true) -> ServerConfiguration {
         var configuration = ServerConfiguration(adminToken: AdminToken(adminToken))
+        configuration.metricsEnabled = metrics
         configuration.dataDirectory = directory
         configuration.defaultLimit = defaultLimit
         configuration.port = 0
@@ -49,12 +50,17 @@ enum TestSupport {
     static func withApp<T: Sendable>(
         directory: String,
         defaultLimit: Int64 = 100,
+        metrics: Bool = true,
         clock: any WallClock = SystemWallClock(),
         _ body: @Sendable (any TestClientProtocol) async throws -> T
     ) async throws -> T {
         var logger = Logger(label: "test")
         logger.logLevel = .warning
-        let app = try await buildApplication(configuration(directory: directory, defaultLimit: defaultLimit), clock: clock, logger: logger)
+        let app = try await buildApplication(
+            configuration(directory: directory, defaultLimit: defaultLimit, metrics: metrics),
+            clock: clock,
+            logger: logger
+        )
         return try await app.test(.router) { client in try await body(client) }
     }
 

@@ -6,7 +6,9 @@ import Logging
 import NIOCore
 
 /// `POST /admin/campaigns` and `POST /admin/campaigns/{id}/reset`, behind the admin token.
-struct AdminController<Context: RequestContext> {
+struct AdminController {
+    typealias Context = CouponRequestContext
+
     /// Largest admin request body; a campaign fits in a few hundred bytes.
     static var maximumBodySize: Int { 16 * 1024 }
 
@@ -19,13 +21,16 @@ struct AdminController<Context: RequestContext> {
         admin.post("/campaigns") { request, context in
             let campaign = try await self.decodeCampaign(request)
             let status = try await self.gate.create(campaign)
-            context.logger.notice("Admin created campaign", metadata: ["campaign": "\(campaign.id)", "limit": "\(campaign.limit)"])
+            context.logger.notice(
+                "Admin created campaign",
+                metadata: ["campaign": "\(campaign.id)", "limit": "\(campaign.limit)", "request_id": "\(context.requestID)"]
+            )
             return self.respond(status, status: .created)
         }
         admin.post("/campaigns/:id/reset") { _, context in
             let id = try CampaignID(validating: context.parameters.get("id") ?? "")
             let status = try await self.gate.reset(id)
-            context.logger.notice("Admin reset campaign", metadata: ["campaign": "\(id)"])
+            context.logger.notice("Admin reset campaign", metadata: ["campaign": "\(id)", "request_id": "\(context.requestID)"])
             return self.respond(status, status: .ok)
         }
     }

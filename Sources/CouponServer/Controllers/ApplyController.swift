@@ -1,3 +1,4 @@
+import CoreMetrics
 import CouponCore
 import HTTPTypes
 import Hummingbird
@@ -6,6 +7,8 @@ import Hummingbird
 /// `POST /campaigns/{id}/apply?userId=`.
 struct ApplyController<Context: RequestContext> {
     let gate: any CouponGate
+    /// Nil when metrics are off (`--metrics off`).
+    let metrics: ServerMetrics?
     let soldOut = SoldOutResponses()
 
     func addRoutes(to router: Router<Context>) {
@@ -13,13 +16,40 @@ struct ApplyController<Context: RequestContext> {
             try await self.apply(request, campaign: .default)
         }
         router.post("/campaigns/:id/apply") { request, context in
-            try await self.apply(request, campaign: CampaignID(validating: context.parameters.get("id") ?? ""))
+            let campaign: CampaignID
+            do {
+                campaign = try CampaignID(validating: context.parameters.get("id") ?? "")
+            } catch {
+                self.metrics?.countApply(.rejected)
+                throw error
+            }
+            return try await self.apply(request, campaign: campaign)
         }
     }
 
     func apply(_ request: Request, campaign: CampaignID) async throws -> Response {
-        let user = try UserIDParameter.parse(request)
-        switch try await self.gate.apply(user: user, campaign: campaign) {
+        let user: UserID
+        do {
+            user = try UserIDParameter.parse(request)
+        } catch {
+            self.metrics?.countApply(.rejected)
+            throw error
+        }
+        let outcome: ApplyOutcome
+        if let metrics {
+            let start = ContinuousClock.now
+            do {
+                outcome = try await self.gate.apply(user: user, campaign: campaign)
+            } catch let error as CouponError {
+                metrics.countApply(error.code == .unknownCampaign ? .unknownCampaign : .unavailable)
+                throw error
+            }
+            metrics.gateDuration.recordNanoseconds((ContinuousClock.now - start).nanosecondsClamped)
+            metrics.count(outcome)
+        } else {
+            outcome = try await self.gate.apply(user: user, campaign: campaign)
+        }
+        switch outcome {
         case .soldOut:
             return self.soldOut.response(for: campaign)
         case .issued(let coupon):

@@ -8,7 +8,9 @@ import Logging
 /// Hummingbird answers an error that is not an `HTTPResponseError` with an
 /// empty 500; this middleware sits outside every route (and the not-found
 /// responder) so that no error leaves without a problem body naming it.
-struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
+struct ProblemMiddleware: RouterMiddleware {
+    typealias Context = CouponRequestContext
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
@@ -16,7 +18,7 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             return problem.response
         } catch let error as CouponError {
             if error.code == .storeUnavailable {
-                context.logger.warning("Store unavailable", metadata: ["error": "\(error)"])
+                context.logger.warning("Store unavailable", metadata: ["error": "\(error)", "request_id": "\(context.requestID)"])
             }
             return Problem(error).response
         } catch let error as HTTPError {
@@ -25,7 +27,10 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             let status = error.status
             return Problem(status, kind: "http-\(status.code)", title: status.reasonPhrase, detail: "\(error)").response
         } catch {
-            context.logger.error("Unhandled error", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
+            context.logger.error(
+                "Unhandled error",
+                metadata: ["error": "\(error)", "path": "\(request.uri.path)", "request_id": "\(context.requestID)"]
+            )
             return Problem(
                 .internalServerError,
                 kind: "internal",

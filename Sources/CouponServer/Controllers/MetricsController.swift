@@ -1,0 +1,46 @@
+import CouponCore
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+
+/// `GET /metrics` (Prometheus text format) and `GET /dashboard` (the live page that reads it).
+struct MetricsController<Context: RequestContext> {
+    /// Campaign gauges beyond this many would make the scrape (and Prometheus) heavy.
+    static var campaignGaugeLimit: Int { 1000 }
+
+    let metrics: ServerMetrics
+    let gate: any CouponGate
+    let store: any CouponStore
+    let logger: Logger
+
+    func addRoutes(to router: Router<Context>) {
+        router.get("/metrics") { _, _ in
+            await self.refreshCampaignGauges()
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            headers[.cacheControl] = "no-store"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: self.metrics.exposition())))
+        }
+        router.get("/dashboard") { _, _ in
+            var headers = HTTPFields()
+            headers[.contentType] = "text/html; charset=utf-8"
+            headers[.cacheControl] = "no-store"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: DashboardPage.html)))
+        }
+    }
+
+    /// Issued and remaining per campaign, read when scraped rather than on every apply.
+    /// A store that does not answer leaves the last values and is logged, not a failed scrape.
+    func refreshCampaignGauges() async {
+        do {
+            var statuses: [CampaignStatus] = []
+            for campaign in try await store.campaigns().prefix(Self.campaignGaugeLimit) {
+                statuses.append(try await gate.status(of: campaign.id))
+            }
+            metrics.recordCampaigns(statuses)
+        } catch {
+            logger.warning("Could not read campaigns for /metrics", metadata: ["error": "\(error)"])
+        }
+    }
+}

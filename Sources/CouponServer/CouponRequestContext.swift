@@ -1,0 +1,13 @@
+import Hummingbird
+
+/// The request context of every route: Hummingbird's core plus the request id, so error
+/// and admin log lines can name the request without touching the logger on the hot path.
+public struct CouponRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// From the client's `X-Request-Id`, or generated; set by ``RequestIDMiddleware``.
+    public var requestID = ""
+
+    public init(source: Source) {
+        coreContext = .init(source: source)
+    }
+}
