@@ -126,21 +126,27 @@ base_url=$plain_url expect_status POST '/coupon/apply?userId=1' 200 "user 1 take
 base_url=$plain_url expect_status POST '/coupon/apply?userId=2' 422 "user 2 finds it sold out (metrics off)"
 
 # --- wrk runs -----------------------------------------------------------------
-declare -a health_rps=() health_p99=() apply_rps=() apply_p99=()
+declare -a health_rps=() health_p99=() apply_rps=() apply_p99=() plain_rps=() plain_p99=()
 
 run_wrk() { # kind round
-    local kind=$1 round=$2 out="$results_dir/round$2-$1.txt" url label
-    if [[ $kind == health ]]; then url=$base_url/health/live label=health/live; else url=$base_url/coupon/apply label=sold-out-apply; fi
-    wrk_run "$label" "$round" "$out" "$url" "$kind"
-    if [[ $kind == health ]]; then
+    local kind=$1 round=$2 out="$results_dir/round$2-$1.txt" url label mode=$1 cpu_index=0
+    case $kind in
+    health) url=$base_url/health/live label=health/live ;;
+    apply) url=$base_url/coupon/apply label=sold-out-apply ;;
+    apply-plain) url=$plain_url/coupon/apply label=apply-no-metrics mode=apply cpu_index=1 ;;
+    esac
+    wrk_run "$label" "$round" "$out" "$url" "$mode"
+    case $kind in
+    health)
         [[ -z $wrk_non2xx ]] || die "$label (round $round): $wrk_non2xx non-2xx/3xx responses ($out)"
         health_rps+=("$wrk_rps") health_p99+=("$wrk_p99")
-    else
-        apply_rps+=("$wrk_rps") apply_p99+=("$wrk_p99")
-    fi
+        ;;
+    apply) apply_rps+=("$wrk_rps") apply_p99+=("$wrk_p99") ;;
+    apply-plain) plain_rps+=("$wrk_rps") plain_p99+=("$wrk_p99") ;;
+    esac
 
     awk -v r="$round" -v l="$label" -v rps="$wrk_rps" -v p99="$wrk_p99" -v n="$wrk_requests" \
-        -v t="${wrk_cpu[0]}" -v hz="$clk_tck" 'BEGIN {
+        -v t="${wrk_cpu[$cpu_index]}" -v hz="$clk_tck" 'BEGIN {
         cpu = t / hz
         printf "bench: round %d %-15s %9.0f req/s  p99 %7.2f ms  %9d requests  server CPU %6.2f s (%.1f us/req)\n",
             r, l, rps, p99, n, cpu, (n > 0 ? cpu * 1e6 / n : 0)

@@ -111,7 +111,7 @@ def check_dashboard(check, binary, port, work, screenshot):
         check(second["issued"] == "100", f"dashboard issued for 'default': {second['issued']!r}")
         if screenshot:
             subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                            "--virtual-time-budget=3500", "--window-size=1100,560", f"--screenshot={os.path.abspath(screenshot)}",
+                            "--virtual-time-budget=10000", "--window-size=1100,560", f"--screenshot={os.path.abspath(screenshot)}",
                             page], capture_output=True, timeout=120)
             check(os.path.exists(screenshot), f"no screenshot at {screenshot}")
     finally:

@@ -7,8 +7,9 @@
 # installing it with apt-get if missing), runs every Swift Testing suite, then
 # drives the real binaries end to end: the embedded default (scripts/serve_smoke.py),
 # the load generator and its reports (scripts/loadtest_smoke.py, with Chromium,
-# installed with apt-get if missing) and distributed mode under faults
-# (scripts/distributed_smoke.py).
+# installed with apt-get if missing), the monitoring stack (scripts/monitoring_check.py:
+# the dashboard in Chromium, Prometheus and InfluxDB from Debian's packages) and
+# distributed mode under faults (scripts/distributed_smoke.py).
 # PostgreSQL is stopped and its data deleted on exit, whether the tests pass or not.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -70,6 +71,10 @@ python3 -m unittest loadtest/test_k6_to_results.py
 
 step "end-to-end: coupongate loadtest and the k6 runner (four phases scaled down, reports, Chromium)"
 python3 scripts/loadtest_smoke.py "$(swift build --show-bin-path)/coupongate"
+
+step "monitoring: dashboard in Chromium, Prometheus scrape and Grafana queries, k6 into InfluxDB"
+# Installs Debian's prometheus and influxdb with apt-get when missing.
+python3 scripts/monitoring_check.py "$(swift build --show-bin-path)/coupongate"
 
 step "end-to-end: distributed mode under faults (relay SIGKILL, PostgreSQL stop, Redis kill)"
 python3 scripts/distributed_smoke.py "$(swift build --show-bin-path)/coupongate"

@@ -71,6 +71,9 @@ extension Array where Element == MetricSample {
                 #expect(samples.value("coupongate_campaign_limit", ["campaign": "default"]) == 1)
                 #expect(samples.value("coupongate_campaign_issued", ["campaign": "default"]) == 1)
                 #expect(samples.value("coupongate_campaign_remaining", ["campaign": "default"]) == 0)
+                let uptime = try #require(samples.value("coupongate_uptime_seconds"))
+                let (_, later) = try await Self.scrape(client)
+                #expect(try #require(later.value("coupongate_uptime_seconds")) > uptime)
                 // Bounded labels: no user id, no raw unmatched path.
                 let text = String(buffer: response.body)
                 #expect(!text.contains("987654321") && !text.contains("ghost") && !text.contains("userId"))

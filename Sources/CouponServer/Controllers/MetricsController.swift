@@ -17,6 +17,7 @@ struct MetricsController<Context: RequestContext> {
     func addRoutes(to router: Router<Context>) {
         router.get("/metrics") { _, _ in
             await self.refreshCampaignGauges()
+            self.metrics.recordUptime()
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             headers[.cacheControl] = "no-store"

@@ -61,6 +61,16 @@ public final class ServerMetrics: Sendable {
         countApply(label)
     }
 
+    private let started = ContinuousClock.now
+
+    /// Seconds since this app started, set when scraped: rates computed between two scrapes
+    /// (the dashboard's) divide by the server's time, not the viewer's.
+    func recordUptime() {
+        let elapsed = ContinuousClock.now - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        CoreMetrics.Gauge(label: "coupongate_uptime_seconds", factory: factory).record(seconds)
+    }
+
     /// Sets the per-campaign gauges from the gate's live counts (called when scraped).
     func recordCampaigns(_ statuses: [CampaignStatus]) {
         for status in statuses {
