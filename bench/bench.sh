@@ -78,10 +78,12 @@ work_dir=$(mktemp -d "${TMPDIR:-/tmp}/coupongate-bench.XXXXXX")
 results_dir=bench/results/$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$results_dir"
 server_pid=
+plain_pid=
 
 cleanup() {
     local status=$?
     stop_pid "$server_pid"
+    stop_pid "$plain_pid"
     [[ -f $work_dir/server.log ]] && cp "$work_dir/server.log" "$results_dir/server.log" 2>/dev/null || true
     rm -rf -- "$work_dir"
     exit "$status"
