@@ -50,6 +50,7 @@ let package = Package(
             dependencies: [
                 "CouponCore",
                 "RESP",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -160,6 +161,7 @@ let package = Package(
         .testTarget(
             name: "CouponRedisTests",
             dependencies: [
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
                 "CouponCore",
                 "CouponRedis",
                 "CouponStore",

@@ -108,6 +108,17 @@ class Coupongate:
             return "hung"
 
 
+def metric_values(port):
+    """GET /metrics on a port: {'name{labels}': value} (the labels as written)."""
+    _, _, body = request(port, "GET", "/metrics")
+    values = {}
+    for line in body.decode().splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            values[name] = float(value)
+    return values
+
+
 def start_postgres(pg, pg_state, url):
     """Starts the halted PostgreSQL again and waits until it answers.
 
@@ -134,7 +145,8 @@ def main():
     common = ["--redis", redis.url, "--postgres", postgres_url]
     apis = [Coupongate("serve", "--port", "0", "--admin-token", TOKEN, "--default-limit", str(LIMIT), "--log-level", "info", *common).start()
             for _ in range(2)]
-    relay_args = ["relay", "--claim-after", "2", "--log-level", "warning", *common]
+    relay_metrics_port = free_port()
+    relay_args = ["relay", "--claim-after", "2", "--log-level", "warning", "--metrics-port", str(relay_metrics_port), *common]
     relay = Coupongate(*relay_args, serve=False).start()
     processes = apis + [relay]
 
@@ -234,6 +246,17 @@ def main():
             check(status == 409 and json.loads(body)["coupon"]["sequence"] == rows[user],
                   f"user {user} holds a row without a 200: a retry gets 409 with it, got {status}")
         print(f"  {len(rows)} rows, {len(extra)} from answers lost in flight", flush=True)
+
+        # The distributed-mode metrics: the API's (gate, Redis, backlog) and the relay's own.
+        api = metric_values(apis[0].port)
+        check(api.get('coupongate_redis_call_duration_seconds_count{command="issue"}', 0) > 0, "the API times its Redis calls")
+        check(api.get("coupongate_redis_errors_total", 0) > 0, "the API counted the Redis calls that failed while Redis was down")
+        check(api.get("coupongate_relay_pending") == 0, f"the API sees no backlog once drained: {api.get('coupongate_relay_pending')}")
+        check("coupongate_relay_lag_seconds" in api, "the API reports the relay lag")
+        relay_metrics = metric_values(relay_metrics_port)
+        check(relay_metrics.get("coupongate_relay_batch_size_count", 0) > 0, "the relay counts its batches")
+        check(relay_metrics.get("coupongate_relay_insert_duration_seconds_count", 0) > 0, "the relay times its inserts")
+        check(relay_metrics.get("coupongate_relay_pending") == 0, "the relay sees no backlog once drained")
     finally:
         stop.set()
         for process in processes:

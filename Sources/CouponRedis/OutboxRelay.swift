@@ -1,3 +1,4 @@
+import CoreMetrics
 import CouponCore
 import Foundation
 import Logging
@@ -37,12 +38,20 @@ public struct OutboxRelay: Service {
     let logger: Logger
     let consumer: String
     let configuration: Configuration
+    let metrics: RelayMetrics
 
-    public init(redis: RedisClient, store: any CouponStore, logger: Logger, configuration: Configuration = .init()) {
+    public init(
+        redis: RedisClient,
+        store: any CouponStore,
+        logger: Logger,
+        configuration: Configuration = .init(),
+        metrics: RelayMetrics = .init()
+    ) {
         self.redis = redis
         self.store = store
         self.logger = logger
         self.configuration = configuration
+        self.metrics = metrics
         self.consumer = "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: .min ... .max))"
     }
 
@@ -173,6 +182,7 @@ public struct OutboxRelay: Service {
 
     /// Writes the coupons, then acknowledges them. Unreadable entries go to the dead-letter stream first.
     func commit(_ entries: [OutboxEntry], keys: RedisKeys) async throws {
+        self.metrics.batchSize.record(entries.count)
         var writes: [StoreWrite] = []
         var dead: [(OutboxEntry, OutboxEntryError)] = []
         for entry in entries {
@@ -189,6 +199,7 @@ public struct OutboxRelay: Service {
                 arguments += [.string("field.\(field)"), .string(value)]
             }
             _ = try await self.redis.send(RedisCommand("XADD", arguments))
+            self.metrics.deadLetters.increment()
             self.logger.error(
                 "Outbox entry cannot be read; moved to the dead-letter stream",
                 metadata: ["campaign": "\(keys.campaign)", "entry": "\(entry.id)", "reason": "\(error)"]
@@ -207,7 +218,9 @@ public struct OutboxRelay: Service {
         var attempt = 1
         while true {
             do {
+                let start = ContinuousClock.now
                 try await self.store.write(writes)
+                self.metrics.insert.recordInterval(since: start)
                 if attempt > 1 { self.logger.notice("Database accepts writes again", metadata: ["attempts": "\(attempt)"]) }
                 return
             } catch {
@@ -244,6 +257,11 @@ public struct OutboxRelay: Service {
 
     /// The relay group's `last-delivered-id` in an XINFO GROUPS answer.
     static func lastDelivered(in groups: RESPValue) -> String? {
+        relayGroup(in: groups)?["last-delivered-id"]?.string
+    }
+
+    /// The relay group's fields in an XINFO GROUPS answer (a RESP3 map or a RESP2 flat list per group).
+    static func relayGroup(in groups: RESPValue) -> [String: RESPValue]? {
         for group in groups.array ?? [] {
             var fields: [String: RESPValue] = [:]
             if case .map(let map) = group {
@@ -255,9 +273,7 @@ public struct OutboxRelay: Service {
                     index += 2
                 }
             }
-            if fields["name"]?.string == RedisKeys.relayGroup {
-                return fields["last-delivered-id"]?.string
-            }
+            if fields["name"]?.string == RedisKeys.relayGroup { return fields }
         }
         return nil
     }

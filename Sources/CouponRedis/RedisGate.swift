@@ -1,3 +1,4 @@
+import CoreMetrics
 import CouponCore
 import Logging
 import RESP
@@ -25,21 +26,27 @@ public final class RedisGate: CouponGate {
     /// Winners written per command while a campaign is rebuilt or its winners are loaded.
     static let chunkSize = 1_000
 
-    public init(redis: RedisClient, store: any CouponStore, logger: Logger) {
+    let metrics: RedisGateMetrics
+
+    public init(redis: RedisClient, store: any CouponStore, logger: Logger, metrics: RedisGateMetrics = .init()) {
         self.redis = redis
         self.store = store
         self.logger = logger
+        self.metrics = metrics
     }
 
     // MARK: Apply
 
     public func apply(user: UserID, campaign: CampaignID) async throws -> ApplyOutcome {
         if let answer = self.soldOut.answer(for: user, in: campaign) {
+            self.metrics.localSoldOut.increment()
             return answer
         }
         return try await self.redisCall {
             let keys = RedisKeys(campaign)
+            let start = ContinuousClock.now
             var reply = try await Self.issue.run(on: self.redis, keys: keys.all, arguments: [.string(user.description), .string(campaign.rawValue)])
+            self.metrics.issueCall.recordInterval(since: start)
             if Self.words(reply).first == "NOCAMPAIGN" {
                 try await self.rebuild(campaign)
                 reply = try await Self.issue.run(on: self.redis, keys: keys.all, arguments: [.string(user.description), .string(campaign.rawValue)])
@@ -215,6 +222,7 @@ public final class RedisGate: CouponGate {
         do {
             return try await body()
         } catch let error as RedisClientError {
+            self.metrics.redisErrors.increment()
             self.logger.warning("Redis call failed", metadata: ["error": "\(error)"])
             throw CouponError(.storeUnavailable, "Redis did not answer (\(error.code)); retry shortly.")
         }

@@ -25,9 +25,10 @@ public func buildApplication(
     if logger.logLevel > configuration.logLevel || logger.logLevel == .info {
         logger.logLevel = configuration.logLevel
     }
+    let metrics = configuration.metricsEnabled ? ServerMetrics() : nil
     let parts: ApplicationParts
     if let distributed = configuration.distributed {
-        parts = distributedParts(distributed, configuration: configuration, logger: logger)
+        parts = distributedParts(distributed, configuration: configuration, metrics: metrics, logger: logger)
     } else {
         parts = try await embeddedParts(configuration, clock: clock, logger: logger)
     }
@@ -36,14 +37,14 @@ public func buildApplication(
     // Before any route: a middleware wraps only the routes added after it. The request id
     // and the metrics sit outside the problem middleware: they see the final answer.
     router.add(middleware: RequestIDMiddleware())
-    let metrics = configuration.metricsEnabled ? ServerMetrics() : nil
     if let metrics {
         router.add(middleware: HTTPMetricsMiddleware(metrics: metrics))
     }
     router.add(middleware: ProblemMiddleware())
     ApplyController(gate: parts.gate, metrics: metrics).addRoutes(to: router)
     if let metrics {
-        MetricsController(metrics: metrics, gate: parts.gate, store: parts.store, logger: logger).addRoutes(to: router)
+        MetricsController(metrics: metrics, gate: parts.gate, store: parts.store, scrape: parts.scrape, logger: logger)
+            .addRoutes(to: router)
     }
     CampaignController(gate: parts.gate, store: parts.store, clock: clock).addRoutes(to: router)
     HealthController(gate: parts.gate).addRoutes(to: router)
@@ -71,6 +72,8 @@ struct ApplicationParts {
     var services: [any Service]
     /// Runs once the services run, before the server accepts connections.
     var beforeServing: (@Sendable () async throws -> Void)?
+    /// Extra figures to read when `/metrics` is scraped (distributed mode: the relays' backlog).
+    var scrape: (@Sendable (ServerMetrics) async -> Void)?
 }
 
 // MARK: Embedded default
@@ -107,20 +110,52 @@ struct StoreService: Service {
 
 // MARK: Distributed mode
 
-func distributedParts(_ distributed: DistributedConfiguration, configuration: ServerConfiguration, logger: Logger) -> ApplicationParts {
+func distributedParts(
+    _ distributed: DistributedConfiguration,
+    configuration: ServerConfiguration,
+    metrics: ServerMetrics?,
+    logger: Logger
+) -> ApplicationParts {
     let store = PostgresCouponStore(configuration: .init(url: distributed.postgres), logger: logger)
     let redis = RedisClient(configuration: distributed.redis, logger: logger)
-    let gate = RedisGate(redis: redis, store: store, logger: logger)
+    let factory = metrics?.factory
+    let gate = RedisGate(redis: redis, store: store, logger: logger, metrics: factory.map { RedisGateMetrics(factory: $0) } ?? .init())
     let startup = DistributedStartup(store: store, redis: redis, logger: logger)
     var services: [any Service] = [store, redis, SoldOutWatcher(gate: gate)]
     if distributed.withRelay {
-        services.append(StartingService(before: { try await startup.prepare() }, then: OutboxRelay(redis: redis, store: store, logger: logger)))
+        services.append(
+            StartingService(
+                before: { try await startup.prepare() },
+                then: OutboxRelay(
+                    redis: redis,
+                    store: store,
+                    logger: logger,
+                    metrics: factory.map { RelayMetrics(factory: $0) } ?? .init()
+                )
+            )
+        )
     }
     let limit = configuration.defaultLimit
-    return ApplicationParts(gate: gate, store: store, services: services) {
-        try await startup.prepare()
-        try await ensureDefaultCampaign(limit: limit, gate: gate, logger: logger)
-    }
+    return ApplicationParts(
+        gate: gate,
+        store: store,
+        services: services,
+        beforeServing: {
+            try await startup.prepare()
+            try await ensureDefaultCampaign(limit: limit, gate: gate, logger: logger)
+        },
+        scrape: { metrics in
+            do {
+                var backlog = OutboxBacklog.empty
+                for campaign in try await store.campaigns().prefix(MetricsController<CouponRequestContext>.campaignGaugeLimit) {
+                    backlog.add(try await OutboxBacklog.measure(campaign.id, redis: redis))
+                }
+                metrics.recordBacklog(backlog)
+            } catch {
+                logger.warning("Could not measure the outbox backlog for /metrics", metadata: ["error": "\(error)"])
+            }
+        }
+    )
 }
 
 /// Creates the campaign `default` in distributed mode if the database lacks it.

@@ -1,6 +1,7 @@
 import CouponCore
 import CouponRedis
 import CouponStore
+import Hummingbird
 import Logging
 import RESP
 import ServiceLifecycle
@@ -10,16 +11,54 @@ import UnixSignals
 ///
 /// Runs until SIGTERM or SIGINT; then the batch in progress is written and
 /// acknowledged (or left pending for another relay) before it exits.
-public func runRelay(_ distributed: DistributedConfiguration, relay: OutboxRelay.Configuration = .init(), logger: Logger) async throws {
+/// With `metricsAddress`, it also serves `GET /metrics` there: batch sizes, insert times,
+/// dead letters, and the backlog of every campaign's outbox.
+public func runRelay(
+    _ distributed: DistributedConfiguration,
+    relay: OutboxRelay.Configuration = .init(),
+    metricsAddress: (host: String, port: Int)? = nil,
+    logger: Logger
+) async throws {
     let store = PostgresCouponStore(configuration: .init(url: distributed.postgres), logger: logger)
     let redis = RedisClient(configuration: distributed.redis, logger: logger)
     let startup = DistributedStartup(store: store, redis: redis, logger: logger)
+    let metrics = metricsAddress == nil ? nil : ServerMetrics()
     let relayService = StartingService(
         before: { try await startup.prepare() },
-        then: OutboxRelay(redis: redis, store: store, logger: logger, configuration: relay)
+        then: OutboxRelay(
+            redis: redis,
+            store: store,
+            logger: logger,
+            configuration: relay,
+            metrics: metrics.map { RelayMetrics(factory: $0.factory) } ?? .init()
+        )
     )
+    var services: [any Service] = [store, redis, relayService]
+    if let metrics, let metricsAddress {
+        let router = Router()
+        router.get("/metrics") { _, _ in
+            var backlog = OutboxBacklog.empty
+            do {
+                for campaign in try await store.campaigns().prefix(MetricsController<BasicRequestContext>.campaignGaugeLimit) {
+                    backlog.add(try await OutboxBacklog.measure(campaign.id, redis: redis))
+                }
+                metrics.recordBacklog(backlog)
+            } catch {
+                logger.warning("Could not measure the outbox backlog for /metrics", metadata: ["error": "\(error)"])
+            }
+            metrics.recordUptime()
+            return MetricsController<BasicRequestContext>.exposition(metrics)
+        }
+        services.append(
+            Application(
+                router: router,
+                configuration: .init(address: .hostname(metricsAddress.host, port: metricsAddress.port), serverName: nil),
+                logger: logger
+            )
+        )
+    }
     let group = ServiceGroup(
-        configuration: .init(services: [store, redis, relayService], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
     )
     try await group.run()
 }

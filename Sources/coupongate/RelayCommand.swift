@@ -21,7 +21,16 @@ struct RelayCommand: AsyncParsableCommand {
     @Option(help: "trace, debug, info, notice, warning, error or critical (COUPONGATE_LOG_LEVEL; default info).")
     var logLevel: String?
 
+    @Option(help: "Serve GET /metrics on this port (0 for any free one; default: no metrics endpoint).")
+    var metricsPort: Int?
+
+    @Option(help: "Address for --metrics-port (default 127.0.0.1).")
+    var metricsHost = "127.0.0.1"
+
     func validate() throws {
+        if let metricsPort, !(0...65535).contains(metricsPort) {
+            throw ValidationError("--metrics-port must be from 0 to 65535")
+        }
         guard (1...10_000).contains(self.batchSize) else { throw ValidationError("--batch-size must be from 1 to 10000") }
         guard self.claimAfter > 0, self.claimAfter <= 86_400 else { throw ValidationError("--claim-after must be from 0 to 86400 seconds") }
     }
@@ -32,7 +41,12 @@ struct RelayCommand: AsyncParsableCommand {
         var relay = OutboxRelay.Configuration()
         relay.batchSize = self.batchSize
         relay.claimAfter = .milliseconds(Int64(self.claimAfter * 1000))
-        try await runRelay(distributed, relay: relay, logger: try commandLogger(self.logLevel, environment: environment))
+        try await runRelay(
+            distributed,
+            relay: relay,
+            metricsAddress: self.metricsPort.map { (self.metricsHost, $0) },
+            logger: try commandLogger(self.logLevel, environment: environment)
+        )
     }
 }
 

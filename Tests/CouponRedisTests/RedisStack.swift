@@ -1,3 +1,4 @@
+import CoreMetrics
 import CouponCore
 import CouponRedis
 import CouponStore
@@ -40,13 +41,14 @@ struct RedisStack: Sendable {
         instances: Int = 1,
         appendOnly: Bool = false,
         relay: OutboxRelay.Configuration? = nil,
+        metrics: (any MetricsFactory)? = nil,
         _ body: @Sendable (RedisStack) async throws -> T
     ) async throws -> T {
         let server = try await RedisServerProcess.start(appendOnly: appendOnly)
         defer { server.stop() }
         return try await TestPostgres.withDatabase { url in
             try await TestPostgres.withStore(url) { store in
-                try await Self.with(server: server, store: store, instances: instances, relay: relay, body)
+                try await Self.with(server: server, store: store, instances: instances, relay: relay, metrics: metrics, body)
             }
         }
     }
@@ -56,15 +58,18 @@ struct RedisStack: Sendable {
         store: PostgresCouponStore,
         instances: Int,
         relay: OutboxRelay.Configuration?,
+        metrics: (any MetricsFactory)?,
         _ body: @Sendable (RedisStack) async throws -> T
     ) async throws -> T {
         let clients = (0..<instances).map { _ in Self.client(server) }
-        let gates = clients.map { RedisGate(redis: $0, store: store, logger: Self.logger) }
+        let gateMetrics = metrics.map { RedisGateMetrics(factory: $0) } ?? .init()
+        let gates = clients.map { RedisGate(redis: $0, store: store, logger: Self.logger, metrics: gateMetrics) }
         let admin = Self.client(server)
         var services: [any Service] = clients + [admin]
         services += gates.map { SoldOutWatcher(gate: $0) }
         if let relay {
-            services.append(OutboxRelay(redis: admin, store: store, logger: Self.logger, configuration: relay))
+            let relayMetrics = metrics.map { RelayMetrics(factory: $0) } ?? .init()
+            services.append(OutboxRelay(redis: admin, store: store, logger: Self.logger, configuration: relay, metrics: relayMetrics))
         }
         let stack = RedisStack(server: server, store: store, gates: gates, clients: clients, services: services, admin: admin)
         return try await withRunning(services) {

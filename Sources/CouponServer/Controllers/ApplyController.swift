@@ -1,5 +1,6 @@
 import CoreMetrics
 import CouponCore
+import CouponRedis
 import HTTPTypes
 import Hummingbird
 
@@ -44,7 +45,7 @@ struct ApplyController<Context: RequestContext> {
                 metrics.countApply(error.code == .unknownCampaign ? .unknownCampaign : .unavailable)
                 throw error
             }
-            metrics.gateDuration.recordNanoseconds((ContinuousClock.now - start).nanosecondsClamped)
+            metrics.gateDuration.recordInterval(since: start)
             metrics.count(outcome)
         } else {
             outcome = try await self.gate.apply(user: user, campaign: campaign)

@@ -12,16 +12,15 @@ struct MetricsController<Context: RequestContext> {
     let metrics: ServerMetrics
     let gate: any CouponGate
     let store: any CouponStore
+    let scrape: (@Sendable (ServerMetrics) async -> Void)?
     let logger: Logger
 
     func addRoutes(to router: Router<Context>) {
         router.get("/metrics") { _, _ in
             await self.refreshCampaignGauges()
+            await self.scrape?(self.metrics)
             self.metrics.recordUptime()
-            var headers = HTTPFields()
-            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
-            headers[.cacheControl] = "no-store"
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: self.metrics.exposition())))
+            return Self.exposition(self.metrics)
         }
         router.get("/dashboard") { _, _ in
             var headers = HTTPFields()
@@ -29,6 +28,14 @@ struct MetricsController<Context: RequestContext> {
             headers[.cacheControl] = "no-store"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: DashboardPage.html)))
         }
+    }
+
+    /// The Prometheus text answer.
+    static func exposition(_ metrics: ServerMetrics) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+        headers[.cacheControl] = "no-store"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
     }
 
     /// Issued and remaining per campaign, read when scraped rather than on every apply.

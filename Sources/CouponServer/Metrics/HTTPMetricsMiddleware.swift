@@ -1,4 +1,5 @@
 import CoreMetrics
+import CouponRedis
 import HTTPTypes
 import Hummingbird
 import Synchronization
@@ -33,7 +34,7 @@ struct HTTPMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
         let key = Key(route: context.endpointPath ?? "unmatched", method: request.method, status: response.status.code)
         let (counter, timer) = self.instruments(for: key)
         counter.increment()
-        timer.recordNanoseconds((ContinuousClock.now - start).nanosecondsClamped)
+        timer.recordInterval(since: start)
         return response
     }
 
@@ -49,13 +50,5 @@ struct HTTPMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
             cache[key] = made
             return made
         }
-    }
-}
-
-extension Duration {
-    var nanosecondsClamped: Int64 {
-        let (seconds, attoseconds) = components
-        guard seconds < Int64.max / 1_000_000_000 else { return .max }
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }

@@ -1,5 +1,6 @@
 import CoreMetrics
 import CouponCore
+import CouponRedis
 import Prometheus
 
 /// The service's metrics, recorded through swift-metrics into a Prometheus registry of its
@@ -36,6 +37,7 @@ public final class ServerMetrics: Sendable {
             .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5),
         ]
         factory.defaultDurationHistogramBuckets = fine
+        factory.valueHistogramBuckets[RelayMetrics.batchSizeLabel] = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000]
         self.factory = factory
         outcomes = Dictionary(
             uniqueKeysWithValues: ApplyOutcomeLabel.allCases.map { label in
@@ -79,6 +81,14 @@ public final class ServerMetrics: Sendable {
             CoreMetrics.Gauge(label: "coupongate_campaign_issued", dimensions: dimensions, factory: factory).record(status.issued)
             CoreMetrics.Gauge(label: "coupongate_campaign_remaining", dimensions: dimensions, factory: factory).record(status.remaining)
         }
+    }
+
+    /// The relays' backlog over every campaign, measured in Redis when scraped.
+    func recordBacklog(_ backlog: OutboxBacklog) {
+        CoreMetrics.Gauge(label: "coupongate_relay_pending", factory: factory).record(backlog.unacknowledged)
+        CoreMetrics.Gauge(label: "coupongate_relay_lag_seconds", factory: factory)
+            .record(Double(backlog.oldestAgeMilliseconds ?? 0) / 1000)
+        CoreMetrics.Gauge(label: "coupongate_dead_letters", factory: factory).record(backlog.deadLetters)
     }
 
     func counter(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Counter {

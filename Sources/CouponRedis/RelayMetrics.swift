@@ -1,0 +1,19 @@
+import CoreMetrics
+
+/// What a relay records: entries per batch, the database write of a batch, and entries
+/// sent to the dead-letter stream.
+public struct RelayMetrics: Sendable {
+    /// The label of the batch-size histogram, so a Prometheus factory can give it buckets.
+    public static let batchSizeLabel = "coupongate_relay_batch_size"
+
+    let batchSize: CoreMetrics.Recorder
+    let insert: CoreMetrics.Timer
+    let deadLetters: CoreMetrics.Counter
+
+    /// Records into `factory`; the default records nothing.
+    public init(factory: any MetricsFactory = NOOPMetricsHandler.instance) {
+        batchSize = CoreMetrics.Recorder(label: Self.batchSizeLabel, dimensions: [], aggregate: true, factory: factory)
+        insert = CoreMetrics.Timer(label: "coupongate_relay_insert_duration_seconds", factory: factory)
+        deadLetters = CoreMetrics.Counter(label: "coupongate_relay_dead_letters_total", factory: factory)
+    }
+}
