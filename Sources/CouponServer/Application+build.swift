@@ -30,7 +30,7 @@ public func buildApplication(
     if let distributed = configuration.distributed {
         parts = distributedParts(distributed, configuration: configuration, metrics: metrics, logger: logger)
     } else {
-        parts = try await embeddedParts(configuration, clock: clock, logger: logger)
+        parts = try await embeddedParts(configuration, clock: clock, metrics: metrics, logger: logger)
     }
 
     let router = Router(context: CouponRequestContext.self)
@@ -78,7 +78,12 @@ struct ApplicationParts {
 
 // MARK: Embedded default
 
-func embeddedParts(_ configuration: ServerConfiguration, clock: any WallClock, logger: Logger) async throws -> ApplicationParts {
+func embeddedParts(
+    _ configuration: ServerConfiguration,
+    clock: any WallClock,
+    metrics: ServerMetrics?,
+    logger: Logger
+) async throws -> ApplicationParts {
     let store = try await SQLiteCouponStore.open(directory: configuration.dataDirectory, logger: logger)
     do {
         if try await store.campaigns().first(where: { $0.id == .default }) == nil {
@@ -94,7 +99,7 @@ func embeddedParts(_ configuration: ServerConfiguration, clock: any WallClock, l
     return ApplicationParts(
         gate: gate,
         store: store,
-        services: [StoreService(store: store), CommitWriter(queue: queue, store: store, logger: logger)]
+        services: [StoreService(store: store), CommitWriter(queue: queue, store: store, logger: logger, metrics: metrics)]
     )
 }
 

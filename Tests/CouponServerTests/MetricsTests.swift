@@ -68,6 +68,9 @@ extension Array where Element == MetricSample {
                 #expect(samples.value("http_request_duration_seconds_count", ["route": "/coupon/apply", "status": "422"]) == 2)
                 #expect(samples.value("http_request_duration_seconds_bucket", ["route": "/coupon/apply", "status": "422", "le": "+Inf"]) == 2)
                 #expect(samples.value("coupongate_gate_duration_seconds_count") == 4)  // the gate calls that answered
+                // The one winner was committed to SQLite in one group commit.
+                #expect(samples.value("coupongate_store_commit_duration_seconds_count") == 1)
+                #expect(samples.value("coupongate_store_commit_batch_size_sum") == 1)
                 #expect(samples.value("coupongate_campaign_limit", ["campaign": "default"]) == 1)
                 #expect(samples.value("coupongate_campaign_issued", ["campaign": "default"]) == 1)
                 #expect(samples.value("coupongate_campaign_remaining", ["campaign": "default"]) == 0)

@@ -1,4 +1,6 @@
+import CoreMetrics
 import CouponCore
+import CouponRedis
 import Logging
 import ServiceLifecycle
 
@@ -11,6 +13,8 @@ struct CommitWriter: Service {
     let queue: CommitQueue
     let store: any CouponStore
     let logger: Logger
+    /// Commit times and sizes, when metrics are on.
+    var metrics: ServerMetrics?
     /// Most writes in one transaction.
     var batchLimit = 1_000
     /// Backoff bounds while the store refuses writes.
@@ -36,7 +40,10 @@ struct CommitWriter: Service {
         var attempt = 1
         while true {
             do {
+                let start = ContinuousClock.now
                 try await self.store.write(batch.map(\.write))
+                self.metrics?.commitDuration.recordInterval(since: start)
+                self.metrics?.commitBatchSize.record(batch.count)
                 self.queue.committed(through: last)
                 if attempt > 1 {
                     self.logger.notice("Store accepts writes again", metadata: ["attempts": "\(attempt)"])

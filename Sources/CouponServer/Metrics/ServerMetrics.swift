@@ -15,6 +15,9 @@ public final class ServerMetrics: Sendable {
     private let outcomes: [ApplyOutcomeLabel: CoreMetrics.Counter]
     /// Time spent in the gate's `apply` (the embedded gate's lock, or the Redis round trip).
     let gateDuration: CoreMetrics.Timer
+    /// The embedded default's group commits into SQLite: time and winners per commit.
+    let commitDuration: CoreMetrics.Timer
+    let commitBatchSize: CoreMetrics.Recorder
 
     /// Apply outcomes as labelled in `coupongate_applies_total{outcome=…}`.
     enum ApplyOutcomeLabel: String, CaseIterable {
@@ -37,7 +40,9 @@ public final class ServerMetrics: Sendable {
             .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5),
         ]
         factory.defaultDurationHistogramBuckets = fine
-        factory.valueHistogramBuckets[RelayMetrics.batchSizeLabel] = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000]
+        let batchBuckets: [Double] = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000]
+        factory.valueHistogramBuckets[RelayMetrics.batchSizeLabel] = batchBuckets
+        factory.valueHistogramBuckets["coupongate_store_commit_batch_size"] = batchBuckets
         self.factory = factory
         outcomes = Dictionary(
             uniqueKeysWithValues: ApplyOutcomeLabel.allCases.map { label in
@@ -45,6 +50,8 @@ public final class ServerMetrics: Sendable {
             }
         )
         gateDuration = CoreMetrics.Timer(label: "coupongate_gate_duration_seconds", factory: factory)
+        commitDuration = CoreMetrics.Timer(label: "coupongate_store_commit_duration_seconds", factory: factory)
+        commitBatchSize = CoreMetrics.Recorder(label: "coupongate_store_commit_batch_size", aggregate: true, factory: factory)
     }
 
     func countApply(_ label: ApplyOutcomeLabel) {
