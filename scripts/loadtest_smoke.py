@@ -17,17 +17,13 @@
 import json
 import os
 import shutil
-import signal
-import socket
 import struct
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 import zlib
 
-from smoke_checks import Checks
+from smoke_checks import Checks, serving
 
 STATUS_KEYS = ["200", "409", "422", "other4xx", "5xx", "other", "network"]
 
@@ -129,20 +125,8 @@ def check_in_chromium(check, folder, phases):
 def check_k6(check, binary, work):
     """The k6 runner against a real `coupongate serve`: the same checks on its results.json,
     rendered by `coupongate loadtest report`."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
     token = "smoke-k6-token-0123456789"
-    server = subprocess.Popen([binary, "serve", "--port", str(port), "--data-dir", os.path.join(work, "k6-data"),
-                               "--admin-token", token, "--log-level", "warning"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
+    with serving(binary, os.path.join(work, "k6-data"), "--admin-token", token) as port:
         out = os.path.join(work, "k6")
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         env = dict(os.environ, ADMIN_TOKEN=token, BASE_URL=f"http://127.0.0.1:{port}", DURATION_SCALE="0.01", OUT_DIR=out)
@@ -158,9 +142,6 @@ def check_k6(check, binary, work):
         check(rendered.returncode == 0 and "k6" in rendered.stdout and "invariants hold" in rendered.stdout,
               f"loadtest report of k6's results: {rendered.returncode} {rendered.stderr[-500:]}")
         check(os.path.exists(os.path.join(out, "report.html")), "no report.html beside k6's results")
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
 
 
 def main():

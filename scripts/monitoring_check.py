@@ -20,7 +20,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,16 +27,10 @@ import time
 import urllib.parse
 import urllib.request
 
-from smoke_checks import Checks
+from smoke_checks import Checks, free_port, serving
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOKEN = "monitoring-check-token-0123456789"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get(url, data=None, timeout=5):
@@ -210,18 +203,12 @@ def main():
     ensure_packages()
     check = Checks("monitoring check")
     work = tempfile.mkdtemp(prefix="coupongate-monitoring-")
-    port = free_port()
-    server = subprocess.Popen([binary, "serve", "--port", str(port), "--data-dir", os.path.join(work, "data"),
-                               "--admin-token", TOKEN, "--log-level", "warning"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_for("coupongate serve", lambda: get(f"http://127.0.0.1:{port}/health/ready"))
-        check_dashboard(check, binary, port, work, screenshot)
-        check_prometheus(check, port, work)
-        check_influx(check, port, work)
+        with serving(binary, os.path.join(work, "data"), "--admin-token", TOKEN) as port:
+            check_dashboard(check, binary, port, work, screenshot)
+            check_prometheus(check, port, work)
+            check_influx(check, port, work)
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
         shutil.rmtree(work, ignore_errors=True)
     check.finish()
 
