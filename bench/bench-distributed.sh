@@ -10,7 +10,11 @@
 #     BENCH_MIN_RATIO_WIN (0.50) of health;
 # and, with redis-benchmark at the same concurrency against the same Redis,
 # EVALSHA of the gate script itself (bench/../Sources/CouponRedis/IssueScript.swift)
-# for winners and for a sold-out campaign: what Redis alone can do.
+# for winners and for a sold-out campaign: what Redis alone can do; and the
+# seed's flow in nginx + Lua (bench/nginx-lua/: SADD, INCR, XADD per request,
+# Debian's nginx and libnginx-mod-http-lua, installed with apt-get if missing)
+# on the same Redis, with wrk in the same way: CouponGate must beat it on
+# req/s and P99 on both the sold-out and the winning path.
 #
 # How: builds the release binary (scratch path .build-release, shared with
 # bench.sh), starts a private redis-server (loopback, free port, appendonly
@@ -104,6 +108,7 @@ mkdir -p "$results_dir"
 server_pid=
 redis_pid=
 relay_pid=
+nginx_pid=
 pg_state=
 
 cleanup() {
@@ -111,6 +116,7 @@ cleanup() {
     [[ -n $relay_pid ]] && kill -CONT "$relay_pid" 2>/dev/null
     stop_pid "$relay_pid"
     stop_pid "$server_pid"
+    stop_pid "$nginx_pid"
     stop_pid "$redis_pid"
     if [[ -n $pg_state ]]; then
         scripts/postgres-server.sh stop "$pg_state" >/dev/null 2>&1 \
@@ -272,6 +278,55 @@ for ((round = 1; round <= rounds; round++)); do
     run_wrk win "$round"
 done
 
+# --- nginx + Lua baseline -----------------------------------------------------
+[[ -f /usr/share/nginx/modules/ngx_http_lua_module.so ]] || {
+    ensure_apt_tool nginx nginx
+    log "installing libnginx-mod-http-lua with apt-get"
+    apt-get install -y -qq libnginx-mod-http-lua >/dev/null
+}
+ensure_apt_tool nginx nginx
+nginx_dir=$work_dir/nginx
+mkdir -p "$nginx_dir"
+nginx_port=$(free_port)
+sed -e "s|@PORT@|$nginx_port|" -e "s|@REDIS_PORT@|$redis_port|" -e "s|@DIR@|$nginx_dir|g" \
+    -e "s|@LUA@|$repo_root/bench/nginx-lua/apply.lua|" bench/nginx-lua/nginx.conf.template >"$nginx_dir/nginx.conf"
+nginx -c "$nginx_dir/nginx.conf" >"$nginx_dir/out.log" 2>&1 &
+nginx_pid=$!
+nginx_url=http://127.0.0.1:$nginx_port
+wait_http_200 "$nginx_url/health/live" "nginx /health/live" "$nginx_pid" "$nginx_dir/error.log" "$start_timeout"
+declare -a ngx_health_rps=() ngx_health_p99=() ngx_sold_rps=() ngx_sold_p99=() ngx_win_rps=() ngx_win_p99=()
+run_nginx() { # kind round
+    local kind=$1 round=$2 out="$results_dir/round$2-nginx-$1.txt" url label args=()
+    case $kind in
+    health) url=$nginx_url/health/live label=nginx-hello ;;
+    apply)
+        url=$nginx_url/coupon/apply label=nginx-sold-out
+        # The seed records every applicant, so wrk's user ids of an earlier round would
+        # now get 409: start each round as the seed did, from an empty set, sold out.
+        rcli DEL nginx:default:applied_user >/dev/null
+        rcli SET nginx:default:coupon_count 1 >/dev/null
+        ;;
+    win) url=$nginx_url label=nginx-winning args=("/campaigns/bench-win/apply" "$((round + 100))") ;;
+    esac
+    wrk_run "$label" "$round" "$out" "$url" "$kind" "${args[@]}"
+    case $kind in
+    health) ngx_health_rps+=("$wrk_rps") ngx_health_p99+=("$wrk_p99") ;;
+    apply) ngx_sold_rps+=("$wrk_rps") ngx_sold_p99+=("$wrk_p99") ;;
+    win) ngx_win_rps+=("$wrk_rps") ngx_win_p99+=("$wrk_p99") ;;
+    esac
+    awk -v tag="$log_tag" -v r="$round" -v l="$label" -v rps="$wrk_rps" -v p99="$wrk_p99" -v n="$wrk_requests" 'BEGIN {
+        printf "%s: round %d %-15s %9.0f req/s  p99 %7.2f ms  %9d requests\n", tag, r, l, rps, p99, n
+    }'
+}
+log "nginx + Lua (the seed's SADD + INCR + XADD) on the same Redis: $rounds rounds of hello + sold-out + winning"
+for ((round = 1; round <= rounds; round++)); do
+    run_nginx health "$round"
+    run_nginx apply "$round"
+    run_nginx win "$round"
+done
+stop_pid "$nginx_pid"
+nginx_pid=
+
 # --- relay check --------------------------------------------------------------
 wait_relay
 winners=$(rcli HLEN "{c:$win_campaign}:winners")
@@ -385,6 +440,14 @@ w_rps=$(median "${win_rps[@]}") w_p99=$(median "${win_p99[@]}")
 rw_rps=$(median "${rbw_rps[@]}") rw_p99=$(median "${rbw_p99[@]}")
 rs_rps=$(median "${rbs_rps[@]}") rs_p99=$(median "${rbs_p99[@]}")
 cores=$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo '?')
+nh_rps=$(median "${ngx_health_rps[@]}") nh_p99=$(median "${ngx_health_p99[@]}")
+ns_rps=$(median "${ngx_sold_rps[@]}") ns_p99=$(median "${ngx_sold_p99[@]}")
+nw_rps=$(median "${ngx_win_rps[@]}") nw_p99=$(median "${ngx_win_p99[@]}")
+nginx_line=$(awk -v tag="$log_tag" -v hr="$nh_rps" -v hp="$nh_p99" -v sr="$ns_rps" -v sp="$ns_p99" -v wr="$nw_rps" -v wp="$nw_p99" \
+    -v csr="$s_rps" -v csp="$s_p99" -v cwr="$w_rps" -v cwp="$w_p99" 'BEGIN {
+    printf "%s: nginx + Lua: hello %.0f req/s (p99 %.2f ms) | sold-out %.0f req/s (p99 %.2f ms) | winning %.0f req/s (p99 %.2f ms) || CouponGate vs nginx + Lua: sold-out %.2fx the req/s, p99 %.2fx; winning %.2fx the req/s, p99 %.2fx",
+        tag, hr, hp, sr, sp, wr, wp, (sr > 0 ? csr / sr : 0), (sp > 0 ? csp / sp : 0), (wr > 0 ? cwr / wr : 0), (wp > 0 ? cwp / wp : 0)
+}')
 
 summary=$(awk -v tag="$log_tag" -v hr="$h_rps" -v hp="$h_p99" -v sr="$s_rps" -v sp="$s_p99" -v wr="$w_rps" -v wp="$w_p99" \
     -v smin="$min_ratio_soldout" -v wmin="$min_ratio_win" -v rwr="$rw_rps" -v rwp="$rw_p99" -v rsr="$rs_rps" -v rsp="$rs_p99" \
@@ -402,9 +465,11 @@ cpu_line=$(awk -v tag="$log_tag" -v hc="$(median "${health_us[@]}")" -v hr="$(me
 }')
 echo "$cpu_line"
 echo "$summary"
+echo "$nginx_line"
 {
     echo "$cpu_line"
     echo "$summary"
+    echo "$nginx_line"
     echo "binary: $bin; duration $duration, connections $connections, threads $threads, rounds $rounds, redis-benchmark calls $redis_requests"
     echo "redis: $(redis-server --version)"
 } >"$results_dir/summary.txt"
@@ -415,6 +480,10 @@ awk -v h="$h_rps" -v x="$s_rps" -v min="$min_ratio_soldout" 'BEGIN { exit !(h > 
 awk -v h="$h_rps" -v x="$w_rps" -v min="$min_ratio_win" 'BEGIN { exit !(h > 0 && x / h >= min) }' \
     || failures+=("winning apply is below $min_ratio_win of health/live throughput")
 ((relay_ok)) || failures+=("relay check failed: $relay_note")
+awk -v a="$s_rps" -v ap="$s_p99" -v b="$ns_rps" -v bp="$ns_p99" 'BEGIN { exit !(a > b && ap < bp) }' \
+    || failures+=("the sold-out path does not beat nginx + Lua on both req/s and p99")
+awk -v a="$w_rps" -v ap="$w_p99" -v b="$nw_rps" -v bp="$nw_p99" 'BEGIN { exit !(a > b && ap < bp) }' \
+    || failures+=("the winning path does not beat nginx + Lua on both req/s and p99")
 if ((${#failures[@]} == 0)); then
     log "PASS (results in $results_dir/)"
 else
