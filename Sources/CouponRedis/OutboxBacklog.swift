@@ -60,12 +60,13 @@ public struct OutboxBacklog: Sendable, Equatable {
             oldest = first.array?.first?.array?.first?.string.flatMap(StreamID.init)
         }
 
-        guard let oldest else { return OutboxBacklog(unacknowledged: count, oldestAgeMilliseconds: nil, deadLetters: Int(dead)) }
-        let time = try await redis.send(RedisCommand("TIME", []))
-        guard let parts = time.array, parts.count == 2, let seconds = parts[0].string.flatMap(Int64.init),
-            let micros = parts[1].string.flatMap(Int64.init)
-        else { return OutboxBacklog(unacknowledged: count, oldestAgeMilliseconds: nil, deadLetters: Int(dead)) }
-        let now = seconds * 1000 + micros / 1000
-        return OutboxBacklog(unacknowledged: count, oldestAgeMilliseconds: max(0, now - Int64(oldest.milliseconds)), deadLetters: Int(dead))
+        var backlog = OutboxBacklog(unacknowledged: count, oldestAgeMilliseconds: nil, deadLetters: Int(dead))
+        // The age against Redis' clock, the one that stamped the entry ids.
+        if let oldest, let time = try await redis.send(RedisCommand("TIME", [])).array, time.count == 2,
+            let seconds = time[0].string.flatMap(Int64.init), let micros = time[1].string.flatMap(Int64.init)
+        {
+            backlog.oldestAgeMilliseconds = max(0, seconds * 1000 + micros / 1000 - Int64(oldest.milliseconds))
+        }
+        return backlog
     }
 }

@@ -73,7 +73,7 @@ struct ApplicationParts {
     /// Runs once the services run, before the server accepts connections.
     var beforeServing: (@Sendable () async throws -> Void)?
     /// Extra figures to read when `/metrics` is scraped (distributed mode: the relays' backlog).
-    var scrape: (@Sendable (ServerMetrics) async -> Void)?
+    var scrape: (@Sendable (ServerMetrics, [CampaignID]) async -> Void)?
 }
 
 // MARK: Embedded default
@@ -149,16 +149,8 @@ func distributedParts(
             try await startup.prepare()
             try await ensureDefaultCampaign(limit: limit, gate: gate, logger: logger)
         },
-        scrape: { metrics in
-            do {
-                var backlog = OutboxBacklog.empty
-                for campaign in try await store.campaigns().prefix(MetricsController<CouponRequestContext>.campaignGaugeLimit) {
-                    backlog.add(try await OutboxBacklog.measure(campaign.id, redis: redis))
-                }
-                metrics.recordBacklog(backlog)
-            } catch {
-                logger.warning("Could not measure the outbox backlog for /metrics", metadata: ["error": "\(error)"])
-            }
+        scrape: { metrics, campaigns in
+            await metrics.recordBacklog(of: campaigns, redis: redis, logger: logger)
         }
     )
 }

@@ -37,15 +37,13 @@ public func runRelay(
     if let metrics, let metricsAddress {
         let router = Router()
         router.get("/metrics") { _, _ in
-            var backlog = OutboxBacklog.empty
+            var campaigns: [CampaignID] = []
             do {
-                for campaign in try await store.campaigns().prefix(MetricsController<BasicRequestContext>.campaignGaugeLimit) {
-                    backlog.add(try await OutboxBacklog.measure(campaign.id, redis: redis))
-                }
-                metrics.recordBacklog(backlog)
+                campaigns = try await store.campaigns().prefix(MetricsController<BasicRequestContext>.campaignGaugeLimit).map(\.id)
             } catch {
-                logger.warning("Could not measure the outbox backlog for /metrics", metadata: ["error": "\(error)"])
+                logger.warning("Could not read campaigns for /metrics", metadata: ["error": "\(error)"])
             }
+            await metrics.recordBacklog(of: campaigns, redis: redis, logger: logger)
             metrics.recordUptime()
             return MetricsController<BasicRequestContext>.exposition(metrics)
         }

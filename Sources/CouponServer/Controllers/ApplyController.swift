@@ -36,19 +36,17 @@ struct ApplyController<Context: RequestContext> {
             self.metrics?.countApply(.rejected)
             throw error
         }
+        let start = ContinuousClock.now
         let outcome: ApplyOutcome
+        do {
+            outcome = try await self.gate.apply(user: user, campaign: campaign)
+        } catch let error as CouponError {
+            self.metrics?.countApply(error.code == .unknownCampaign ? .unknownCampaign : .unavailable)
+            throw error
+        }
         if let metrics {
-            let start = ContinuousClock.now
-            do {
-                outcome = try await self.gate.apply(user: user, campaign: campaign)
-            } catch let error as CouponError {
-                metrics.countApply(error.code == .unknownCampaign ? .unknownCampaign : .unavailable)
-                throw error
-            }
             metrics.gateDuration.recordInterval(since: start)
             metrics.count(outcome)
-        } else {
-            outcome = try await self.gate.apply(user: user, campaign: campaign)
         }
         switch outcome {
         case .soldOut:

@@ -12,13 +12,13 @@ struct MetricsController<Context: RequestContext> {
     let metrics: ServerMetrics
     let gate: any CouponGate
     let store: any CouponStore
-    let scrape: (@Sendable (ServerMetrics) async -> Void)?
+    let scrape: (@Sendable (ServerMetrics, [CampaignID]) async -> Void)?
     let logger: Logger
 
     func addRoutes(to router: Router<Context>) {
         router.get("/metrics") { _, _ in
-            await self.refreshCampaignGauges()
-            await self.scrape?(self.metrics)
+            let campaigns = await self.refreshCampaignGauges()
+            await self.scrape?(self.metrics, campaigns)
             self.metrics.recordUptime()
             return Self.exposition(self.metrics)
         }
@@ -40,15 +40,19 @@ struct MetricsController<Context: RequestContext> {
 
     /// Issued and remaining per campaign, read when scraped rather than on every apply.
     /// A store that does not answer leaves the last values and is logged, not a failed scrape.
-    func refreshCampaignGauges() async {
+    /// - Returns: the campaigns it read (none when the store did not answer).
+    func refreshCampaignGauges() async -> [CampaignID] {
         do {
+            let campaigns = try await store.campaigns().prefix(Self.campaignGaugeLimit).map(\.id)
             var statuses: [CampaignStatus] = []
-            for campaign in try await store.campaigns().prefix(Self.campaignGaugeLimit) {
-                statuses.append(try await gate.status(of: campaign.id))
+            for campaign in campaigns {
+                statuses.append(try await gate.status(of: campaign))
             }
             metrics.recordCampaigns(statuses)
+            return campaigns
         } catch {
             logger.warning("Could not read campaigns for /metrics", metadata: ["error": "\(error)"])
+            return []
         }
     }
 }

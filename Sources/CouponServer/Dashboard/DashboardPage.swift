@@ -50,9 +50,6 @@ enum DashboardPage {
           }
           return series;
         }
-        function sum(series, name, filter) {
-          return series.filter(s => s.name === name && (!filter || filter(s.labels))).reduce((a, s) => a + s.value, 0);
-        }
         function applyBuckets(series) {
           const buckets = new Map();
           for (const s of series) {

@@ -1,7 +1,9 @@
 import CoreMetrics
 import CouponCore
 import CouponRedis
+import Logging
 import Prometheus
+import RESP
 
 /// The service's metrics, recorded through swift-metrics into a Prometheus registry of its
 /// own (no global bootstrap, so several apps in one test process stay apart) and served at
@@ -90,7 +92,20 @@ public final class ServerMetrics: Sendable {
         }
     }
 
-    /// The relays' backlog over every campaign, measured in Redis when scraped.
+    /// Measures the relays' backlog over `campaigns` in Redis and records it; a Redis that
+    /// does not answer leaves the last values and is logged, not a failed scrape.
+    func recordBacklog(of campaigns: [CampaignID], redis: RedisClient, logger: Logger) async {
+        do {
+            var backlog = OutboxBacklog.empty
+            for campaign in campaigns {
+                backlog.add(try await OutboxBacklog.measure(campaign, redis: redis))
+            }
+            recordBacklog(backlog)
+        } catch {
+            logger.warning("Could not measure the outbox backlog for /metrics", metadata: ["error": "\(error)"])
+        }
+    }
+
     func recordBacklog(_ backlog: OutboxBacklog) {
         CoreMetrics.Gauge(label: "coupongate_relay_pending", factory: factory).record(backlog.unacknowledged)
         CoreMetrics.Gauge(label: "coupongate_relay_lag_seconds", factory: factory)
