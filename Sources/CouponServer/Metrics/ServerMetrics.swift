@@ -44,6 +44,7 @@ public final class ServerMetrics: Sendable {
         factory.defaultDurationHistogramBuckets = fine
         let batchBuckets: [Double] = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000]
         factory.valueHistogramBuckets[RelayMetrics.batchSizeLabel] = batchBuckets
+        factory.valueHistogramBuckets[RedisGateMetrics.issueBatchSizeLabel] = batchBuckets
         factory.valueHistogramBuckets["coupongate_store_commit_batch_size"] = batchBuckets
         self.factory = factory
         outcomes = Dictionary(

@@ -1,0 +1,51 @@
+import CouponCore
+import RESP
+
+/// What the gate script answered for one user (see ``IssueScript``).
+enum IssueAnswer: Sendable, Equatable {
+    case issued(sequence: Int64, at: Timestamp)
+    case duplicate(sequence: Int64, at: Timestamp)
+    /// `epoch` is the campaign's generation, so a sold-out answer can be cached for it alone.
+    case soldOut(issued: Int64, epoch: Int64)
+    case notOpen(startsAt: Timestamp)
+    case closed(endsAt: Timestamp)
+
+    /// Parses a `BATCH` reply for `count` users; nil when the reply is `NOCAMPAIGN`.
+    /// - Throws: `.protocolError` for any other shape: a wrong answer must never become a coupon.
+    static func parse(_ reply: RESPValue, count: Int) throws -> [IssueAnswer]? {
+        let words = reply.array?.compactMap(\.string) ?? []
+        if words == ["NOCAMPAIGN"] {
+            return nil
+        }
+        func malformed() -> RedisClientError {
+            RedisClientError(.protocolError, message: "the issue script answered \(reply) for \(count) users")
+        }
+        guard words.count == 2 + 3 * count, words[0] == "BATCH", let epoch = Int64(words[1]) else {
+            throw malformed()
+        }
+        var answers: [IssueAnswer] = []
+        answers.reserveCapacity(count)
+        for index in 0..<count {
+            let base = 2 + 3 * index
+            guard let number = Int64(words[base + 1]) else { throw malformed() }
+            let time = Timestamp(millisecondsSince1970: number)
+            switch words[base] {
+            case "OK":
+                guard let at = Int64(words[base + 2]) else { throw malformed() }
+                answers.append(.issued(sequence: number, at: Timestamp(millisecondsSince1970: at)))
+            case "DUP":
+                guard let at = Int64(words[base + 2]) else { throw malformed() }
+                answers.append(.duplicate(sequence: number, at: Timestamp(millisecondsSince1970: at)))
+            case "SOLDOUT":
+                answers.append(.soldOut(issued: number, epoch: epoch))
+            case "NOTOPEN":
+                answers.append(.notOpen(startsAt: time))
+            case "CLOSED":
+                answers.append(.closed(endsAt: time))
+            default:
+                throw malformed()
+            }
+        }
+        return answers
+    }
+}

@@ -1,0 +1,81 @@
+import CouponCore
+@testable import CouponRedis
+import CouponTestSupport
+import RESP
+import Testing
+
+/// The gate script's batch semantics, run directly against a real redis-server, and the
+/// parsing of its replies.
+@Suite struct IssueScriptTests {
+    private func run(_ stack: RedisStack, _ campaign: CampaignID, _ users: [Int64]) async throws -> [IssueAnswer]? {
+        let arguments = [RESPArgument.string(campaign.rawValue)] + users.map { .string(String($0)) }
+        let reply = try await RedisGate.issue.run(on: stack.admin, keys: RedisKeys(campaign).all, arguments: arguments)
+        return try IssueAnswer.parse(reply, count: users.count)
+    }
+
+    @Test func aBatchIsDecidedUserByUserInOrder() async throws {
+        try await RedisStack.with { stack in
+            let campaign = try await stack.campaign("batch", limit: 3)
+            guard case .issued(let first) = try await stack.gates[0].apply(user: UserID(1), campaign: campaign) else {
+                Issue.record("user 1 should win")
+                return
+            }
+            let answers = try #require(try await self.run(stack, campaign, [1, 2, 2, 3, 4, 5]))
+            guard answers.count == 6, case .issued(2, let at) = answers[1] else {
+                Issue.record("user 2 should win sequence 2: \(answers)")
+                return
+            }
+            #expect(answers[0] == .duplicate(sequence: 1, at: first.issuedAt))
+            #expect(answers[2] == .duplicate(sequence: 2, at: at), "the same user twice in one batch wins once")
+            guard case .issued(3, _) = answers[3] else {
+                Issue.record("user 3 should win sequence 3: \(answers)")
+                return
+            }
+            #expect(answers[4] == .soldOut(issued: 3, epoch: 1))
+            #expect(answers[5] == .soldOut(issued: 3, epoch: 1))
+            let keys = RedisKeys(campaign)
+            #expect(try await stack.admin.send(RedisCommand("XLEN", [.string(keys.outbox)])).int == 3, "one outbox entry per coupon")
+            #expect(try await stack.admin.send(RedisCommand("HLEN", [.string(keys.winners)])).int == 3)
+            #expect(try await stack.admin.send(RedisCommand("GET", [.string(keys.issued)])).int == 3)
+        }
+    }
+
+    @Test func outsideTheWindowOnlyEarlierWinnersGetTheirCoupon() async throws {
+        try await RedisStack.with { stack in
+            let now = Timestamp.now.millisecondsSince1970
+            let later = try await stack.campaign("later", limit: 5, startsAt: Timestamp(millisecondsSince1970: now + 3_600_000))
+            #expect(try await self.run(stack, later, [1, 2]) == [
+                .notOpen(startsAt: Timestamp(millisecondsSince1970: now + 3_600_000)),
+                .notOpen(startsAt: Timestamp(millisecondsSince1970: now + 3_600_000)),
+            ])
+            let ended = Timestamp(millisecondsSince1970: now - 1)
+            let over = try await stack.campaign("over", limit: 5, endsAt: ended)
+            #expect(try await self.run(stack, over, [1]) == [.closed(endsAt: ended)])
+            #expect(try await stack.admin.send(RedisCommand("XLEN", [.string(RedisKeys(over).outbox)])).int == 0, "nothing written")
+        }
+    }
+
+    @Test func aCampaignRedisDoesNotHaveIsNoCampaign() async throws {
+        try await RedisStack.with { stack in
+            let answers = try await self.run(stack, CampaignID(validating: "ghost"), [1])
+            #expect(answers == nil)
+        }
+    }
+
+    @Test func repliesOfTheWrongShapeAreRefused() throws {
+        let good: RESPValue = .array(["BATCH", "4", "OK", "7", "1700000000000"].map { .simpleString($0) })
+        #expect(try IssueAnswer.parse(good, count: 1) == [.issued(sequence: 7, at: Timestamp(millisecondsSince1970: 1_700_000_000_000))])
+        let wrong: [(RESPValue, Int)] = [
+            (good, 2),
+            (.array(["BATCH", "4", "WHAT", "7", ""].map { .simpleString($0) }), 1),
+            (.array(["BATCH", "x", "SOLDOUT", "7", ""].map { .simpleString($0) }), 1),
+            (.array(["BATCH", "4", "OK", "7", "soon"].map { .simpleString($0) }), 1),
+            (.integer(1), 1),
+        ]
+        for (reply, count) in wrong {
+            #expect(throws: RedisClientError.self, "\(reply) for \(count) users") {
+                try IssueAnswer.parse(reply, count: count)
+            }
+        }
+    }
+}
