@@ -1,8 +1,9 @@
 import CouponCore
-@testable import CouponRedis
 import CouponTestSupport
 import RESP
 import Testing
+
+@testable import CouponRedis
 
 /// The gate script's batch semantics, run directly against a real redis-server, and the
 /// parsing of its replies.
@@ -44,10 +45,12 @@ import Testing
         try await RedisStack.with { stack in
             let now = Timestamp.now.millisecondsSince1970
             let later = try await stack.campaign("later", limit: 5, startsAt: Timestamp(millisecondsSince1970: now + 3_600_000))
-            #expect(try await self.run(stack, later, [1, 2]) == [
-                .notOpen(startsAt: Timestamp(millisecondsSince1970: now + 3_600_000)),
-                .notOpen(startsAt: Timestamp(millisecondsSince1970: now + 3_600_000)),
-            ])
+            #expect(
+                try await self.run(stack, later, [1, 2]) == [
+                    .notOpen(startsAt: Timestamp(millisecondsSince1970: now + 3_600_000)),
+                    .notOpen(startsAt: Timestamp(millisecondsSince1970: now + 3_600_000)),
+                ]
+            )
             let ended = Timestamp(millisecondsSince1970: now - 1)
             let over = try await stack.campaign("over", limit: 5, endsAt: ended)
             #expect(try await self.run(stack, over, [1]) == [.closed(endsAt: ended)])

@@ -1,7 +1,8 @@
-@testable import CouponRedis
 import CouponTestSupport
 import Synchronization
 import Testing
+
+@testable import CouponRedis
 
 /// The batcher without Redis: a call that records its batches and can be held open.
 @Suite struct RequestBatcherTests {
