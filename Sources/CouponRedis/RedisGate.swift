@@ -121,7 +121,16 @@ public final class RedisGate: CouponGate {
         guard try await self.storeCall({ try await self.store.campaigns() }).contains(where: { $0.id == campaign.id }) == false else {
             throw CouponError(.campaignExists, "A campaign with the id '\(campaign.id)' exists already.")
         }
-        try await self.storeCall { try await self.store.write([.createCampaign(campaign)]) }
+        do {
+            try await self.storeCall { try await self.store.write([.createCampaign(campaign)]) }
+        } catch let error as CouponError where error.code == .storeUnavailable {
+            // Another instance created it between the check and the insert (two instances
+            // starting together both create `default`): that is "exists", not an outage.
+            if (try? await self.store.campaigns())?.contains(where: { $0.id == campaign.id }) == true {
+                throw CouponError(.campaignExists, "A campaign with the id '\(campaign.id)' exists already.")
+            }
+            throw error
+        }
         self.campaigns.withLock { $0[campaign.id] = campaign }
         let epoch = try await self.redisCall {
             try await Self.create.run(on: self.redis, keys: RedisKeys(campaign.id).all, arguments: Self.metaArguments(campaign)).int ?? 0

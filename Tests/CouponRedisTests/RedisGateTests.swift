@@ -6,6 +6,33 @@ import RESP
 import Testing
 
 @Suite struct RedisGateTests {
+    /// Two instances creating the same campaign at once (both create `default` when they
+    /// start together): one creates it, the other hears "exists", never a 503.
+    @Test func racingCreatesOfOneCampaignLeaveOneCreatorAndOneExists() async throws {
+        try await RedisStack.with(instances: 2) { stack in
+            for round in 0..<10 {
+                let campaign = try Campaign(id: CampaignID(validating: "race-\(round)"), name: "race", limit: 5, createdAt: .now)
+                let results = await withTaskGroup(of: String.self) { group in
+                    for gate in stack.gates {
+                        group.addTask {
+                            do {
+                                _ = try await gate.create(campaign)
+                                return "created"
+                            } catch let error as CouponError {
+                                return "\(error.code)"
+                            } catch {
+                                return "\(error)"
+                            }
+                        }
+                    }
+                    return await group.reduce(into: []) { $0.append($1) }.sorted()
+                }
+                #expect(results == ["campaignExists", "created"], "round \(round)")
+                #expect(try await stack.gates[1].apply(user: UserID(1), campaign: campaign.id) != .soldOut)
+            }
+        }
+    }
+
     @Test func firstDistinctUsersWinThenDuplicatesAndSoldOut() async throws {
         try await RedisStack.with { stack in
             let campaign = try await stack.campaign("rules", limit: 2)
