@@ -192,6 +192,7 @@ let package = Package(
             name: "CouponServerTests",
             dependencies: [
                 "CouponCore",
+                "CouponTestSupport",
                 "CouponStore",
                 "CouponServer",
                 "RESP",

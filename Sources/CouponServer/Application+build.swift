@@ -40,6 +40,7 @@ public func buildApplication(
     if let metrics {
         router.add(middleware: HTTPMetricsMiddleware(metrics: metrics))
     }
+    router.add(middleware: InFlightLimitMiddleware(limit: configuration.maxInFlight))
     router.add(middleware: ProblemMiddleware())
     ApplyController(gate: parts.gate, metrics: metrics).addRoutes(to: router)
     if let metrics {

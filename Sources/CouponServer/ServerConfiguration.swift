@@ -18,6 +18,9 @@ public struct ServerConfiguration: Sendable {
     public var logLevel: Logger.Level = .info
     /// Seconds a keep-alive connection may stay idle before it is closed.
     public var idleTimeoutSeconds: Int64 = 60
+    /// Requests one instance works on at once; more are answered 503 with `Retry-After` at once.
+    /// Above the seed's 1,000-VU spike, so load tests never see it; a bound, not a tuning knob.
+    public var maxInFlight: Int = 4096
     /// Serve `/metrics` and `/dashboard` and record the metrics they show.
     public var metricsEnabled = true
     /// Redis and PostgreSQL, when given; nil runs the embedded default.
@@ -44,6 +47,7 @@ extension ServerConfiguration {
         public var postgres: String?
         public var withRelay: Bool
         public var metrics: String?
+        public var maxInFlight: String?
 
         public init(
             host: String? = nil,
@@ -55,7 +59,8 @@ extension ServerConfiguration {
             redis: String? = nil,
             postgres: String? = nil,
             withRelay: Bool = false,
-            metrics: String? = nil
+            metrics: String? = nil,
+            maxInFlight: String? = nil
         ) {
             self.host = host
             self.port = port
@@ -67,6 +72,7 @@ extension ServerConfiguration {
             self.postgres = postgres
             self.withRelay = withRelay
             self.metrics = metrics
+            self.maxInFlight = maxInFlight
         }
     }
 
@@ -122,6 +128,12 @@ extension ServerConfiguration {
             case "off": self.metricsEnabled = false
             default: throw setting.invalid("expected on or off")
             }
+        }
+        if let setting = pick(flags.maxInFlight, "max-in-flight", "COUPONGATE_MAX_IN_FLIGHT") {
+            guard let limit = Int(setting.text), (1...1_000_000).contains(limit) else {
+                throw setting.invalid("expected an integer from 1 to 1000000")
+            }
+            self.maxInFlight = limit
         }
         if let setting = pick(flags.logLevel, "log-level", "COUPONGATE_LOG_LEVEL") {
             guard let level = Logger.Level(rawValue: setting.text.lowercased()) else {

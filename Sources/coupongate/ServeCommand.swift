@@ -31,6 +31,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "on or off: serve /metrics and /dashboard and record what they show (COUPONGATE_METRICS; default on).")
     var metrics: String?
 
+    @Option(help: "Requests worked on at once; beyond it, 503 with Retry-After at once (COUPONGATE_MAX_IN_FLIGHT; default 4096).")
+    var maxInFlight: String?
+
     @OptionGroup var distributed: DistributedOptions
 
     @Flag(help: "In distributed mode, also run the outbox relay in this process (COUPONGATE_WITH_RELAY).")
@@ -47,7 +50,8 @@ struct ServeCommand: AsyncParsableCommand {
             redis: self.distributed.redis,
             postgres: self.distributed.postgres,
             withRelay: self.withRelay,
-            metrics: self.metrics
+            metrics: self.metrics,
+            maxInFlight: self.maxInFlight
         )
         let configuration = try ServerConfiguration(flags: flags, environment: ProcessInfo.processInfo.environment)
         if configuration.adminTokenGenerated {

@@ -35,6 +35,8 @@ import Testing
 
         #expect(try !ServerConfiguration(flags: Flags(), environment: ["COUPONGATE_METRICS": "OFF"]).metricsEnabled)
         #expect(try ServerConfiguration(flags: Flags(metrics: "on"), environment: ["COUPONGATE_METRICS": "off"]).metricsEnabled)
+        #expect(try ServerConfiguration(flags: Flags(), environment: [:]).maxInFlight == 4096)
+        #expect(try ServerConfiguration(flags: Flags(), environment: ["COUPONGATE_MAX_IN_FLIGHT": "64"]).maxInFlight == 64)
 
         let flagsWin = try ServerConfiguration(flags: Flags(port: "7000", defaultLimit: "3"), environment: environment)
         #expect(flagsWin.port == 7000)
@@ -55,6 +57,8 @@ import Testing
         (Flags(host: ""), "--host"),
         (Flags(dataDir: ""), "--data-dir"),
         (Flags(metrics: "maybe"), "--metrics"),
+        (Flags(maxInFlight: "0"), "--max-in-flight"),
+        (Flags(maxInFlight: "lots"), "--max-in-flight"),
     ])
     func badFlagsAreOneLineErrorsNamingTheFlag(flags: Flags, name: String) throws {
         let error = try #require(throws: ServerConfiguration.SettingError.self) {
