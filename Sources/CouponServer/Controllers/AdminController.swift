@@ -17,21 +17,19 @@ struct AdminController {
     let clock: any WallClock
 
     func addRoutes(to router: Router<Context>) {
-        let admin = router.group("/admin").add(middleware: AdminAuthMiddleware(token: self.token))
-        admin.post("/campaigns") { request, context in
+        let admin = router.group("/admin")
+            .add(middleware: AdminAuditMiddleware())
+            .add(middleware: AdminAuthMiddleware(token: self.token))
+        admin.post("/campaigns") { request, _ in
             let campaign = try await self.decodeCampaign(request)
             let status = try await self.gate.create(campaign)
-            context.logger.notice(
-                "Admin created campaign",
-                metadata: ["campaign": "\(campaign.id)", "limit": "\(campaign.limit)", "request_id": "\(context.requestID)"]
-            )
-            return self.respond(status, status: .created)
+            var response = self.respond(status, status: .created)
+            response.headers[.location] = "/campaigns/\(campaign.id)"
+            return response
         }
         admin.post("/campaigns/:id/reset") { _, context in
             let id = try CampaignID(validating: context.parameters.get("id") ?? "")
-            let status = try await self.gate.reset(id)
-            context.logger.notice("Admin reset campaign", metadata: ["campaign": "\(id)", "request_id": "\(context.requestID)"])
-            return self.respond(status, status: .ok)
+            return self.respond(try await self.gate.reset(id), status: .ok)
         }
     }
 
