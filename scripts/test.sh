@@ -69,6 +69,9 @@ python3 scripts/serve_smoke.py "$(swift build --show-bin-path)/coupongate"
 step "k6 output converter (loadtest/k6_to_results.py)"
 python3 -m unittest loadtest/test_k6_to_results.py
 
+step "end-to-end: slowloris, accept burst, oversized input (header timeout, backlog, limits)"
+python3 scripts/overload_check.py "$(swift build --show-bin-path)/coupongate"
+
 step "end-to-end: coupongate loadtest and the k6 runner (four phases scaled down, reports, Chromium)"
 python3 scripts/loadtest_smoke.py "$(swift build --show-bin-path)/coupongate"
 

@@ -55,8 +55,17 @@ public func buildApplication(
     // finish), then what the gate needs (commit writer or relay, Redis, the store).
     var app = Application(
         router: router,
-        server: .http1(configuration: .init(idleTimeout: .seconds(configuration.idleTimeoutSeconds))),
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+        server: .http1(
+            configuration: .init(idleTimeout: .seconds(configuration.idleTimeoutSeconds)),
+            headerTimeout: .seconds(configuration.headerTimeoutSeconds)
+        ),
+        // A deep accept queue: a drop opens thousands of connections in the same second
+        // (the kernel caps it at net.core.somaxconn).
+        configuration: .init(
+            address: .hostname(configuration.host, port: configuration.port),
+            serverName: nil,
+            backlog: ServerConfiguration.acceptBacklog
+        ),
         services: parts.services,
         logger: logger
     )

@@ -18,6 +18,10 @@ public struct ServerConfiguration: Sendable {
     public var logLevel: Logger.Level = .info
     /// Seconds a keep-alive connection may stay idle before it is closed.
     public var idleTimeoutSeconds: Int64 = 60
+    /// Seconds a request head may take from its first byte to its end (slowloris clients).
+    public var headerTimeoutSeconds: Int64 = 10
+    /// Pending connections the kernel may queue before `accept`.
+    static let acceptBacklog = 4096
     /// Requests one instance works on at once; more are answered 503 with `Retry-After` at once.
     /// Above the seed's 1,000-VU spike, so load tests never see it; a bound, not a tuning knob.
     public var maxInFlight: Int = 4096
@@ -48,6 +52,8 @@ extension ServerConfiguration {
         public var withRelay: Bool
         public var metrics: String?
         public var maxInFlight: String?
+        public var idleTimeout: String?
+        public var headerTimeout: String?
 
         public init(
             host: String? = nil,
@@ -60,7 +66,9 @@ extension ServerConfiguration {
             postgres: String? = nil,
             withRelay: Bool = false,
             metrics: String? = nil,
-            maxInFlight: String? = nil
+            maxInFlight: String? = nil,
+            idleTimeout: String? = nil,
+            headerTimeout: String? = nil
         ) {
             self.host = host
             self.port = port
@@ -73,6 +81,8 @@ extension ServerConfiguration {
             self.withRelay = withRelay
             self.metrics = metrics
             self.maxInFlight = maxInFlight
+            self.idleTimeout = idleTimeout
+            self.headerTimeout = headerTimeout
         }
     }
 
@@ -134,6 +144,18 @@ extension ServerConfiguration {
                 throw setting.invalid("expected an integer from 1 to 1000000")
             }
             self.maxInFlight = limit
+        }
+        if let setting = pick(flags.idleTimeout, "idle-timeout", "COUPONGATE_IDLE_TIMEOUT") {
+            guard let seconds = Int64(setting.text), (1...3600).contains(seconds) else {
+                throw setting.invalid("expected seconds from 1 to 3600")
+            }
+            self.idleTimeoutSeconds = seconds
+        }
+        if let setting = pick(flags.headerTimeout, "header-timeout", "COUPONGATE_HEADER_TIMEOUT") {
+            guard let seconds = Int64(setting.text), (1...3600).contains(seconds) else {
+                throw setting.invalid("expected seconds from 1 to 3600")
+            }
+            self.headerTimeoutSeconds = seconds
         }
         if let setting = pick(flags.logLevel, "log-level", "COUPONGATE_LOG_LEVEL") {
             guard let level = Logger.Level(rawValue: setting.text.lowercased()) else {

@@ -34,6 +34,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Requests worked on at once; beyond it, 503 with Retry-After at once (COUPONGATE_MAX_IN_FLIGHT; default 4096).")
     var maxInFlight: String?
 
+    @Option(help: "Seconds a keep-alive connection may stay idle (COUPONGATE_IDLE_TIMEOUT; default 60).")
+    var idleTimeout: String?
+
+    @Option(help: "Seconds a request head may take from its first byte; slower clients are cut off (COUPONGATE_HEADER_TIMEOUT; default 10).")
+    var headerTimeout: String?
+
     @OptionGroup var distributed: DistributedOptions
 
     @Flag(help: "In distributed mode, also run the outbox relay in this process (COUPONGATE_WITH_RELAY).")
@@ -51,7 +57,9 @@ struct ServeCommand: AsyncParsableCommand {
             postgres: self.distributed.postgres,
             withRelay: self.withRelay,
             metrics: self.metrics,
-            maxInFlight: self.maxInFlight
+            maxInFlight: self.maxInFlight,
+            idleTimeout: self.idleTimeout,
+            headerTimeout: self.headerTimeout
         )
         let configuration = try ServerConfiguration(flags: flags, environment: ProcessInfo.processInfo.environment)
         if configuration.adminTokenGenerated {

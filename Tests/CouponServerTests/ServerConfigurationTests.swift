@@ -37,6 +37,9 @@ import Testing
         #expect(try ServerConfiguration(flags: Flags(metrics: "on"), environment: ["COUPONGATE_METRICS": "off"]).metricsEnabled)
         #expect(try ServerConfiguration(flags: Flags(), environment: [:]).maxInFlight == 4096)
         #expect(try ServerConfiguration(flags: Flags(), environment: ["COUPONGATE_MAX_IN_FLIGHT": "64"]).maxInFlight == 64)
+        let timeouts = try ServerConfiguration(flags: Flags(idleTimeout: "30"), environment: ["COUPONGATE_HEADER_TIMEOUT": "5"])
+        #expect(timeouts.idleTimeoutSeconds == 30 && timeouts.headerTimeoutSeconds == 5)
+        #expect(try ServerConfiguration(flags: Flags(), environment: [:]).headerTimeoutSeconds == 10)
 
         let flagsWin = try ServerConfiguration(flags: Flags(port: "7000", defaultLimit: "3"), environment: environment)
         #expect(flagsWin.port == 7000)
@@ -59,6 +62,8 @@ import Testing
         (Flags(metrics: "maybe"), "--metrics"),
         (Flags(maxInFlight: "0"), "--max-in-flight"),
         (Flags(maxInFlight: "lots"), "--max-in-flight"),
+        (Flags(idleTimeout: "0"), "--idle-timeout"),
+        (Flags(headerTimeout: "soon"), "--header-timeout"),
     ])
     func badFlagsAreOneLineErrorsNamingTheFlag(flags: Flags, name: String) throws {
         let error = try #require(throws: ServerConfiguration.SettingError.self) {
