@@ -15,7 +15,6 @@
 Usage: overload_check.py PATH_TO_COUPONGATE
 """
 import asyncio
-import os
 import sys
 import tempfile
 import time

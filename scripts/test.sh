@@ -81,3 +81,6 @@ python3 scripts/monitoring_check.py "$(swift build --show-bin-path)/coupongate"
 
 step "end-to-end: distributed mode under faults (relay SIGKILL, PostgreSQL stop, Redis kill)"
 python3 scripts/distributed_smoke.py "$(swift build --show-bin-path)/coupongate"
+
+step "fault suite, short form: one round per fault type (scripts/chaos.py --rounds 50 runs it by hand)"
+python3 scripts/chaos.py "$(swift build --show-bin-path)/coupongate"

@@ -1,0 +1,279 @@
+#!/usr/bin/env python3
+"""The fault suite: the invariants of DESIGN.md §1 under one injected fault per round.
+
+Starts on loopback the distributed stack as an operator runs it: redis-server
+(AOF, appendfsync always), PostgreSQL (scripts/postgres-server.sh), two
+`coupongate serve` instances and one `coupongate relay` process. Each round
+is a drop on a new campaign, paced at --rate requests/s, with more users than
+coupons (every user applying twice on alternating instances, some a third
+time) and a limit that sells out near the round's end, and in the middle of
+it one fault, taken in turn from:
+
+  kill-api        SIGKILL an API instance, start it again
+  kill-relay      SIGKILL the relay, start it again
+  restart-redis   SIGKILL redis-server, start it again from its AOF
+  restart-pg      stop PostgreSQL (immediate), start it again
+  stall-relay     SIGSTOP the relay for --stall-seconds (a stalled consumer), SIGCONT
+  pending-kill    pause the relay for a second, stop PostgreSQL, resume the
+                  relay so it reads the backlog into its pending list, SIGKILL
+                  it, start PostgreSQL and a new relay (which must reclaim the
+                  dead one's pending entries)
+
+After the round the pipeline drains (reconcile reports nothing in flight)
+and the round is checked: every 200 a client received has its database row
+with the same sequence; no user has two rows; rows <= limit; sequences are
+1..rows with no gap; a row without a 200 belongs to an answer lost in flight,
+and a retry must answer 409 with that coupon. One line per round, a total,
+and exit 1 on any violation.
+
+Usage: chaos.py PATH_TO_COUPONGATE [--rounds N] [--round-seconds S] [--stall-seconds S] [--rate R]
+  The test command runs the short form (one round per fault); by hand:
+  scripts/chaos.py .build/debug/coupongate --rounds 50
+"""
+import argparse
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+from distributed_stack import Coupongate, Redis, request, start_postgres
+
+FAULTS = ["kill-api", "kill-relay", "restart-redis", "restart-pg", "stall-relay", "pending-kill"]
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PG = os.path.join(REPO, "scripts", "postgres-server.sh")
+TOKEN = "chaos-suite-admin-token-0123"
+CLIENTS = 8
+# Every user applies twice, every seventh a third time: 2 1/7 requests per user.
+REQUESTS_PER_USER = 15 / 7
+
+
+class Stack:
+    def __init__(self, state):
+        self.state, self.pg_state = state, os.path.join(state, "pg")
+        subprocess.run([PG, "start", self.pg_state], check=True, stdout=subprocess.DEVNULL)
+        self.postgres_url = open(os.path.join(self.pg_state, "postgres.url")).read().strip()
+        self.redis = Redis(state)
+        self.redis.start()
+        self.common = ["--redis", self.redis.url, "--postgres", self.postgres_url]
+        self.apis = []
+        for _ in range(2):
+            self.apis.append(self.start_api())
+        self.relay = self.start_relay()
+        self.spare = []  # processes replaced during rounds, stopped at the end
+
+    def start_api(self, port=0):
+        # info: the start-up line names the port.
+        return Coupongate("serve", "--port", str(port), "--admin-token", TOKEN, "--log-level", "info", *self.common).start()
+
+    def start_relay(self):
+        return Coupongate("relay", "--claim-after", "2", "--log-level", "warning", *self.common, serve=False).start()
+
+    def pending(self):
+        """Outbox entries read by a relay and not acknowledged, over every campaign."""
+        total = 0
+        keys = subprocess.run(["redis-cli", "-p", str(self.redis.port), "--scan", "--pattern", "{c:*}:outbox"],
+                              capture_output=True, text=True).stdout.split()
+        for key in keys:
+            out = subprocess.run(["redis-cli", "-p", str(self.redis.port), "XPENDING", key, "relay"],
+                                 capture_output=True, text=True).stdout.split()
+            if out and out[0].isdigit():
+                total += int(out[0])
+        return total
+
+    def halt_pg(self):
+        subprocess.run([PG, "halt", self.pg_state], check=True, stdout=subprocess.DEVNULL)
+
+    def stop(self):
+        for process in self.apis + [self.relay] + self.spare:
+            if process.process and process.process.poll() is None:
+                process.kill(signal.SIGTERM)
+        if self.redis.process and self.redis.process.poll() is None:
+            self.redis.kill()
+        subprocess.run([PG, "stop", self.pg_state], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def inject(stack, fault, stall_seconds):
+    if fault == "kill-api":
+        victim = stack.apis[1]
+        victim.kill()
+        time.sleep(0.5)
+        stack.spare.append(victim)
+        stack.apis[1] = stack.start_api(victim.port)  # same port: its clients come back
+    elif fault == "kill-relay":
+        stack.relay.kill()
+        stack.spare.append(stack.relay)
+        time.sleep(0.5)
+        stack.relay = stack.start_relay()
+    elif fault == "restart-redis":
+        stack.redis.kill()
+        time.sleep(0.5)
+        stack.redis.start()
+    elif fault == "restart-pg":
+        stack.halt_pg()
+        time.sleep(1)
+        start_postgres(PG, stack.pg_state, stack.postgres_url)
+    elif fault == "stall-relay":
+        stack.relay.process.send_signal(signal.SIGSTOP)
+        time.sleep(stall_seconds)
+        stack.relay.process.send_signal(signal.SIGCONT)
+    elif fault == "pending-kill":
+        # Paused, the relay lets a second of coupons pile up in the outbox; resumed with
+        # PostgreSQL down, it reads them all into its pending list and cannot commit them.
+        stack.relay.process.send_signal(signal.SIGSTOP)
+        time.sleep(1)
+        stack.halt_pg()
+        stack.relay.process.send_signal(signal.SIGCONT)
+        deadline = time.time() + 10
+        while stack.pending() == 0 and time.time() < deadline:
+            time.sleep(0.1)
+        held = stack.pending()
+        stack.relay.kill()
+        stack.spare.append(stack.relay)
+        start_postgres(PG, stack.pg_state, stack.postgres_url)
+        stack.relay = stack.start_relay()
+        return f"{held} pending at the kill"
+    return ""
+
+
+def drop(stack, campaign, limit, rate, seconds, fault, stall_seconds):
+    """Runs one round's drop, paced at `rate` requests/s, with `fault` in the middle;
+    returns the answers and a note."""
+    answers = []  # (user, status, sequence or None)
+    lock = threading.Lock()
+    stop = threading.Event()
+    pause = CLIENTS / rate
+    users = list(range(1, limit * 3 + 1))
+    random.shuffle(users)
+    path = f"/campaigns/{campaign}/apply?userId="
+
+    def client(index):
+        mine = users[index::CLIENTS]
+        position = 0
+        while not stop.is_set() and position < len(mine):
+            user = mine[position]
+            position += 1
+            attempts = 3 if user % 7 == 0 else 2  # duplicates: every user twice, some three times
+            for attempt in range(attempts):
+                api = stack.apis[(index + attempt) % 2]
+                try:
+                    status, _, body = request(api.port, "POST", path + str(user), timeout=5)
+                except OSError:
+                    status, body = 0, b""
+                sequence = json.loads(body)["sequence"] if status == 200 else None
+                with lock:
+                    answers.append((user, status, sequence))
+                time.sleep(pause)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    time.sleep(seconds / 2)
+    note = inject(stack, fault, stall_seconds)
+    time.sleep(seconds / 2)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=60)
+    return answers, note
+
+
+def drain(stack, campaign, timeout=120):
+    """Waits until reconcile finds nothing in flight; returns the rows {user: sequence} or None."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        result = subprocess.run([Coupongate.binary, "reconcile", "--campaign", campaign, *stack.common], capture_output=True, text=True)
+        if result.returncode == 0 and "in flight (outbox, not yet in the database): 0" in result.stdout:
+            out = subprocess.run(["psql", stack.postgres_url, "-At", "-F", ",", "-c",
+                                  f"SELECT user_id, sequence FROM coupons WHERE campaign_id = '{campaign}'"],
+                                 capture_output=True, text=True, check=True).stdout
+            rows = []
+            for line in out.split():
+                user, sequence = (int(x) for x in line.split(","))
+                rows.append((user, sequence))
+            return rows
+        time.sleep(0.5)
+    return None
+
+
+def violations_of(stack, campaign, limit, answers, rows):
+    problems = []
+    winners = {}
+    for user, status, sequence in answers:
+        if status == 200:
+            if user in winners:
+                problems.append(f"user {user} got 200 twice")
+            winners[user] = sequence
+        elif status not in (409, 422, 503, 0):
+            problems.append(f"user {user} got status {status}")
+    if rows is None:
+        return problems + ["the outbox did not drain within 120 s (reconcile)"]
+    by_user = {}
+    for user, sequence in rows:
+        if user in by_user:
+            problems.append(f"user {user} has two rows")
+        by_user[user] = sequence
+    if len(rows) > limit:
+        problems.append(f"{len(rows)} rows for a limit of {limit}")
+    for user, sequence in winners.items():
+        if by_user.get(user) != sequence:
+            problems.append(f"user {user} was answered 200 with sequence {sequence} but the database has {by_user.get(user)}")
+    if sorted(s for _, s in rows) != list(range(1, len(rows) + 1)):
+        problems.append("sequences are not 1..rows without a gap")
+    for user in [u for u in by_user if u not in winners]:
+        status, _, body = request(stack.apis[0].port, "POST", f"/campaigns/{campaign}/apply?userId={user}")
+        if status != 409 or json.loads(body)["coupon"]["sequence"] != by_user[user]:
+            problems.append(f"user {user} holds a row without a 200, and a retry answered {status}, not 409 with it")
+    return problems
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("binary")
+    parser.add_argument("--rounds", type=int, default=len(FAULTS))
+    parser.add_argument("--round-seconds", type=float, default=4.0)
+    parser.add_argument("--stall-seconds", type=float, default=10.0)
+    parser.add_argument("--rate", type=float, default=600, help="requests per second over all clients")
+    options = parser.parse_args()
+    # Sold out near the round's end, so the fault (at half time) hits a drop still issuing.
+    limit = max(10, int(options.rate / REQUESTS_PER_USER * options.round_seconds * 0.8))
+    Coupongate.binary = options.binary
+
+    state = tempfile.mkdtemp(prefix="cg-chaos-")
+    stack = Stack(state)
+    totals = {"requests": 0, "200s": 0, "rows": 0, "violations": 0}
+    try:
+        print(f"{'round':>5} {'fault':<14} {'requests':>8} {'200s':>6} {'rows':>6} {'violations':>10}  note", flush=True)
+        for number in range(1, options.rounds + 1):
+            fault = FAULTS[(number - 1) % len(FAULTS)]
+            campaign = f"chaos-{number}"
+            status, _, body = request(stack.apis[0].port, "POST", "/admin/campaigns", headers={
+                "Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+                body=json.dumps({"id": campaign, "name": campaign, "limit": limit}))
+            if status != 201:
+                raise SystemExit(f"creating {campaign} answered {status}: {body!r}")
+            answers, note = drop(stack, campaign, limit, options.rate, options.round_seconds, fault, options.stall_seconds)
+            rows = drain(stack, campaign)
+            problems = violations_of(stack, campaign, limit, answers, rows)
+            twos = sum(1 for a in answers if a[1] == 200)
+            row_count = len(rows) if rows is not None else -1
+            print(f"{number:>5} {fault:<14} {len(answers):>8} {twos:>6} {row_count:>6} {len(problems):>10}  {note}", flush=True)
+            for problem in problems[:10]:
+                print(f"      VIOLATION {problem}", flush=True)
+            totals["requests"] += len(answers)
+            totals["200s"] += twos
+            totals["rows"] += max(row_count, 0)
+            totals["violations"] += len(problems)
+        print(f"total: {options.rounds} rounds, {totals['requests']} requests, {totals['200s']} answered 200, "
+              f"{totals['rows']} rows, {totals['violations']} violations", flush=True)
+    finally:
+        stack.stop()
+        subprocess.run(["rm", "-rf", state])
+    sys.exit(1 if totals["violations"] else 0)
+
+
+if __name__ == "__main__":
+    main()
