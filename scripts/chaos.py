@@ -14,9 +14,10 @@ it one fault, taken in turn from:
   restart-redis   SIGKILL redis-server, start it again from its AOF
   restart-pg      stop PostgreSQL (immediate), start it again
   stall-relay     SIGSTOP the relay for --stall-seconds (a stalled consumer), SIGCONT
-  pending-kill    pause the relay for a second, stop PostgreSQL, resume the
-                  relay so it reads the backlog into its pending list, SIGKILL
-                  it, start PostgreSQL and a new relay (which must reclaim the
+  pending-kill    SIGKILL the relay, let a second of coupons pile up, lock the
+                  coupons table, start a relay (it reads the backlog into its
+                  pending list; its INSERT waits on the lock), SIGKILL it,
+                  release the lock, start a new relay (which must reclaim the
                   dead one's pending entries)
 
 After the round the pipeline drains (reconcile reports nothing in flight)
@@ -122,19 +123,26 @@ def inject(stack, fault, stall_seconds):
         time.sleep(stall_seconds)
         stack.relay.process.send_signal(signal.SIGCONT)
     elif fault == "pending-kill":
-        # Paused, the relay lets a second of coupons pile up in the outbox; resumed with
-        # PostgreSQL down, it reads them all into its pending list and cannot commit them.
-        stack.relay.process.send_signal(signal.SIGSTOP)
+        # With the relay gone a second, coupons pile up in the outbox. A new relay reads them
+        # all into its pending list, and its INSERT waits on a table lock held meanwhile, so it
+        # dies holding them; the next relay must reclaim them (XAUTOCLAIM).
+        stack.relay.kill()
+        stack.spare.append(stack.relay)
         time.sleep(1)
-        stack.halt_pg()
-        stack.relay.process.send_signal(signal.SIGCONT)
+        lock = subprocess.Popen(["psql", stack.postgres_url, "-q"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        lock.stdin.write("BEGIN; LOCK TABLE coupons IN ACCESS EXCLUSIVE MODE; SELECT 'locked';\n")
+        lock.stdin.flush()
+        while "locked" not in lock.stdout.readline():
+            pass
+        stack.relay = stack.start_relay()
         deadline = time.time() + 10
         while stack.pending() == 0 and time.time() < deadline:
             time.sleep(0.1)
+        time.sleep(0.2)
         held = stack.pending()
         stack.relay.kill()
         stack.spare.append(stack.relay)
-        start_postgres(PG, stack.pg_state, stack.postgres_url)
+        lock.communicate("COMMIT;\n", timeout=30)
         stack.relay = stack.start_relay()
         return f"{held} pending at the kill"
     return ""

@@ -72,6 +72,9 @@ python3 -m unittest loadtest/test_k6_to_results.py
 step "end-to-end: slowloris, accept burst, oversized input (header timeout, backlog, limits)"
 python3 scripts/overload_check.py "$(swift build --show-bin-path)/coupongate"
 
+step "API fuzzing: schemathesis against openapi.yaml, every check (pip-installs schemathesis when missing)"
+python3 scripts/api_fuzz.py "$(swift build --show-bin-path)/coupongate" --seed 1
+
 step "end-to-end: coupongate loadtest and the k6 runner (four phases scaled down, reports, Chromium)"
 python3 scripts/loadtest_smoke.py "$(swift build --show-bin-path)/coupongate"
 

@@ -17,6 +17,8 @@ extension Timestamp {
     /// Parses an RFC 3339 date-time such as `2026-12-01T09:00:00Z` or
     /// `2026-12-01T18:00:00.250+09:00`; `nil` when `text` is not one.
     public init?(rfc3339 text: String) {
+        // RFC 3339 allows a lower-case "t" and "z"; Foundation's parser wants upper case.
+        let text = text.uppercased()
         // Admin input only (campaign windows), so Foundation's parser is fine here.
         let withFraction = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
         let plain = Date.ISO8601FormatStyle()

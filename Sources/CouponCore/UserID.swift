@@ -27,6 +27,10 @@ public struct UserID: Hashable, Sendable, CustomStringConvertible {
         guard utf8.count <= 19 else {
             throw CouponError(.invalidUserID, "userId has \(utf8.count) characters; it must be a decimal integer between 1 and \(Int64.max).")
         }
+        // One spelling per user: "007" would be user 7 under another name.
+        guard utf8.first != UInt8(ascii: "0") || utf8.count == 1 else {
+            throw CouponError(.invalidUserID, "userId '\(text)' has a leading zero; write it as a plain decimal integer.")
+        }
         var value: Int64 = 0
         for byte in utf8 {
             guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else {

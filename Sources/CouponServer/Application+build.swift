@@ -49,6 +49,7 @@ public func buildApplication(
     }
     CampaignController(gate: parts.gate, store: parts.store, clock: clock).addRoutes(to: router)
     HealthController(gate: parts.gate).addRoutes(to: router)
+    OpenAPIController().addRoutes(to: router)
     AdminController(gate: parts.gate, token: configuration.adminToken, clock: clock).addRoutes(to: router)
 
     // Services stop in reverse order: the HTTP server first (in-flight requests

@@ -21,6 +21,8 @@ import Testing
     @Test func parsesOffsetsAndWholeSeconds() {
         #expect(Timestamp(rfc3339: "2026-12-01T09:00:00Z")?.millisecondsSince1970 == 1_796_115_600_000)
         #expect(Timestamp(rfc3339: "2026-12-01T18:00:00+09:00")?.millisecondsSince1970 == 1_796_115_600_000)
+        // RFC 3339 §5.6: "T" and "Z" may be lower case.
+        #expect(Timestamp(rfc3339: "2026-12-01t09:00:00z")?.millisecondsSince1970 == 1_796_115_600_000)
     }
 
     @Test(arguments: ["", "tomorrow", "2026-12-01", "2026-13-01T00:00:00Z", "1700000000"])

@@ -85,6 +85,8 @@ import Testing
         (#"{"id":"bad id","name":"C","limit":1}"#, "id"),
         (#"{"id":"","name":"C","limit":1}"#, "id"),
         (#"{"id":"c","name":"C","limit":1,"startsAt":"tomorrow"}"#, "startsAt"),
+        (#"{"id":"c","name":"C","limit":1,"startsAt":"0001-01-01T00:00:00Z"}"#, "startsAt"),
+        (#"{"id":"c","name":"C","limit":1,"endsAt":"1969-12-31T23:59:59Z"}"#, "endsAt"),
         (#"{"id":"c","name":"C","limit":1,"endsAt":12345}"#, "endsAt"),
         (#"{"id":"c","name":"C","limit":1,"startsAt":"2026-12-02T00:00:00Z","endsAt":"2026-12-01T00:00:00Z"}"#, "endsAt"),
         (#"{"id":"c","name":"C","limit":1"#, "JSON"),

@@ -119,7 +119,9 @@ import Testing
                 #expect(ready.status == .ok)
                 #expect(try ready.json["status"] as? String == "ready")
                 try await client.execute(uri: "/nowhere", method: .get).expectProblem(.notFound, kind: "not-found")
-                try await client.execute(uri: "/coupon/apply?userId=1", method: .get).expectProblem(.notFound, kind: "not-found")
+                let wrongMethod = try await client.execute(uri: "/coupon/apply?userId=1", method: .get)
+                try wrongMethod.expectProblem(.methodNotAllowed, kind: "method-not-allowed")
+                #expect(wrongMethod.headers[.allow] == "POST")
             }
         }
     }

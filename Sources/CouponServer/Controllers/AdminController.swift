@@ -82,10 +82,18 @@ struct AdminController {
         return try Campaign(id: id, name: input.name, limit: input.limit, startsAt: startsAt, endsAt: endsAt, createdAt: self.clock.now())
     }
 
+    /// 1970-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z, in milliseconds.
+    static let acceptedTimes: ClosedRange<Int64> = 0...253_402_300_799_999
+
     private static func timestamp(_ text: String?, field: String) throws -> Timestamp? {
         guard let text else { return nil }
         guard let timestamp = Timestamp(rfc3339: text) else {
             throw CouponError(.invalidCampaign, "\(field) '\(text.prefix(64))' is not an RFC 3339 date-time such as 2026-12-01T09:00:00Z.")
+        }
+        // Outside these years Foundation's calendar (Julian before 1582) and ours disagree, and
+        // no campaign runs there: refuse rather than store a time that reads back differently.
+        guard Self.acceptedTimes.contains(timestamp.millisecondsSince1970) else {
+            throw CouponError(.invalidCampaign, "\(field) '\(text.prefix(64))' is outside 1970-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z.")
         }
         return timestamp
     }

@@ -11,6 +11,9 @@ import Logging
 struct ProblemMiddleware: RouterMiddleware {
     typealias Context = CouponRequestContext
 
+    /// Tells a known path called with another method (405) from an unknown path (404).
+    let routes = DocumentedRoutes(openAPI: OpenAPIDocument.yaml)
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
@@ -22,7 +25,7 @@ struct ProblemMiddleware: RouterMiddleware {
             }
             return Problem(error).response
         } catch let error as HTTPError {
-            return Self.problem(for: error, request: request).response
+            return self.problem(for: error, request: request).response
         } catch let error as any HTTPResponseError {
             let status = error.status
             return Problem(status, kind: "http-\(status.code)", title: status.reasonPhrase, detail: "\(error)").response
@@ -41,11 +44,21 @@ struct ProblemMiddleware: RouterMiddleware {
     }
 
     /// Hummingbird's own errors: unknown routes, oversized bodies and the like.
-    static func problem(for error: HTTPError, request: Request) -> Problem {
+    func problem(for error: HTTPError, request: Request) -> Problem {
         let detail: String
         let kind: String
         switch error.status {
         case .notFound:
+            if let methods = self.routes.methods(for: request.uri.path), !methods.contains(request.method.rawValue) {
+                var problem = Problem(
+                    .methodNotAllowed,
+                    kind: "method-not-allowed",
+                    title: "Method Not Allowed",
+                    detail: "\(request.uri.path) answers \(methods.joined(separator: ", ")), not \(request.method)."
+                )
+                problem.allow = methods.joined(separator: ", ")
+                return problem
+            }
             kind = "not-found"
             detail = "No route matches \(request.method) \(request.uri.path)."
         case .contentTooLarge:

@@ -15,6 +15,8 @@ struct Problem: HTTPResponseError, Sendable {
     var detail: String
     /// Seconds a client should wait before retrying (503, 429).
     var retryAfter: Int?
+    /// The methods a path has, for a 405.
+    var allow: String?
     /// Extension members, written after the standard ones.
     var extensions: @Sendable (inout JSONWriter) -> Void = { _ in }
 
@@ -54,6 +56,9 @@ struct Problem: HTTPResponseError, Sendable {
         var headers: HTTPFields = [.contentType: Self.contentType]
         if let retryAfter {
             headers[.retryAfter] = String(retryAfter)
+        }
+        if let allow {
+            headers[.allow] = allow
         }
         return Response(status: self.status, headers: headers, body: .init(byteBuffer: self.body))
     }
