@@ -10,6 +10,8 @@ time) and a limit that sells out near the round's end, and in the middle of
 it one fault, taken in turn from:
 
   kill-api        SIGKILL an API instance, start it again
+  sigterm-api     SIGTERM an API instance under load (graceful shutdown: it must
+                  exit 0 within 30 s, answering what it admitted), start it again
   kill-relay      SIGKILL the relay, start it again
   restart-redis   SIGKILL redis-server, start it again from its AOF
   restart-pg      stop PostgreSQL (immediate), start it again
@@ -44,7 +46,7 @@ import time
 
 from distributed_stack import Coupongate, Redis, request, start_postgres
 
-FAULTS = ["kill-api", "kill-relay", "restart-redis", "restart-pg", "stall-relay", "pending-kill"]
+FAULTS = ["kill-api", "kill-relay", "restart-redis", "restart-pg", "stall-relay", "pending-kill", "sigterm-api"]
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PG = os.path.join(REPO, "scripts", "postgres-server.sh")
 TOKEN = "chaos-suite-admin-token-0123"
@@ -105,6 +107,15 @@ def inject(stack, fault, stall_seconds):
         time.sleep(0.5)
         stack.spare.append(victim)
         stack.apis[1] = stack.start_api(victim.port)  # same port: its clients come back
+    elif fault == "sigterm-api":
+        victim = stack.apis[1]
+        started = time.time()
+        status = victim.kill(signal.SIGTERM)
+        stack.spare.append(victim)
+        stack.apis[1] = stack.start_api(victim.port)
+        if status != 0:
+            return f"VIOLATION: after SIGTERM the instance ended with {status}, not exit 0"
+        return f"exited 0 in {time.time() - started:.1f} s"
     elif fault == "kill-relay":
         stack.relay.kill()
         stack.spare.append(stack.relay)
@@ -266,6 +277,8 @@ def main():
             answers, note = drop(stack, campaign, limit, options.rate, options.round_seconds, fault, options.stall_seconds)
             rows = drain(stack, campaign)
             problems = violations_of(stack, campaign, limit, answers, rows)
+            if note.startswith("VIOLATION"):
+                problems.append(note)
             twos = sum(1 for a in answers if a[1] == 200)
             row_count = len(rows) if rows is not None else -1
             print(f"{number:>5} {fault:<14} {len(answers):>8} {twos:>6} {row_count:>6} {len(problems):>10}  {note}", flush=True)

@@ -42,7 +42,11 @@ public func buildApplication(
     }
     router.add(middleware: InFlightLimitMiddleware(limit: configuration.maxInFlight))
     router.add(middleware: ProblemMiddleware())
-    ApplyController(gate: parts.gate, metrics: metrics).addRoutes(to: router)
+    ApplyController(
+        gate: parts.gate,
+        metrics: metrics,
+        rateLimiter: RateLimiter(userRate: configuration.userRateLimit, clientRate: configuration.clientRateLimit)
+    ).addRoutes(to: router)
     if let metrics {
         MetricsController(metrics: metrics, gate: parts.gate, store: parts.store, scrape: parts.scrape, logger: logger)
             .addRoutes(to: router)

@@ -25,6 +25,10 @@ public struct ServerConfiguration: Sendable {
     /// Requests one instance works on at once; more are answered 503 with `Retry-After` at once.
     /// Above the seed's 1,000-VU spike, so load tests never see it; a bound, not a tuning knob.
     public var maxInFlight: Int = 4096
+    /// Applies per second (and burst) one user may make; nil: no limit.
+    public var userRateLimit: Double?
+    /// Applies per second (and burst) one client address may make; nil: no limit.
+    public var clientRateLimit: Double?
     /// Serve `/metrics` and `/dashboard` and record the metrics they show.
     public var metricsEnabled = true
     /// Redis and PostgreSQL, when given; nil runs the embedded default.
@@ -54,6 +58,8 @@ extension ServerConfiguration {
         public var maxInFlight: String?
         public var idleTimeout: String?
         public var headerTimeout: String?
+        public var rateLimitUser: String?
+        public var rateLimitClient: String?
 
         public init(
             host: String? = nil,
@@ -68,7 +74,9 @@ extension ServerConfiguration {
             metrics: String? = nil,
             maxInFlight: String? = nil,
             idleTimeout: String? = nil,
-            headerTimeout: String? = nil
+            headerTimeout: String? = nil,
+            rateLimitUser: String? = nil,
+            rateLimitClient: String? = nil
         ) {
             self.host = host
             self.port = port
@@ -83,6 +91,8 @@ extension ServerConfiguration {
             self.maxInFlight = maxInFlight
             self.idleTimeout = idleTimeout
             self.headerTimeout = headerTimeout
+            self.rateLimitUser = rateLimitUser
+            self.rateLimitClient = rateLimitClient
         }
     }
 
@@ -156,6 +166,20 @@ extension ServerConfiguration {
                 throw setting.invalid("expected seconds from 1 to 3600")
             }
             self.headerTimeoutSeconds = seconds
+        }
+        func rate(_ setting: Setting) throws(SettingError) -> Double {
+            // "5" or "5/s": applies per second, which is also the burst.
+            let text = setting.text.hasSuffix("/s") ? String(setting.text.dropLast(2)) : setting.text
+            guard let rate = Double(text), rate.isFinite, rate > 0, rate <= 1_000_000 else {
+                throw setting.invalid("expected applies per second such as 5 or 5/s (more than 0, at most 1000000)")
+            }
+            return rate
+        }
+        if let setting = pick(flags.rateLimitUser, "rate-limit-user", "COUPONGATE_RATE_LIMIT_USER") {
+            self.userRateLimit = try rate(setting)
+        }
+        if let setting = pick(flags.rateLimitClient, "rate-limit-client", "COUPONGATE_RATE_LIMIT_CLIENT") {
+            self.clientRateLimit = try rate(setting)
         }
         if let setting = pick(flags.logLevel, "log-level", "COUPONGATE_LOG_LEVEL") {
             guard let level = Logger.Level(rawValue: setting.text.lowercased()) else {

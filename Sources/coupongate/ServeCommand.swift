@@ -40,6 +40,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds a request head may take from its first byte; slower clients are cut off (COUPONGATE_HEADER_TIMEOUT; default 10).")
     var headerTimeout: String?
 
+    @Option(help: "Applies per second one user may make, e.g. 5/s; beyond it 429 (COUPONGATE_RATE_LIMIT_USER; default off).")
+    var rateLimitUser: String?
+
+    @Option(help: "Applies per second one client address may make, e.g. 100/s; beyond it 429 (COUPONGATE_RATE_LIMIT_CLIENT; default off).")
+    var rateLimitClient: String?
+
     @OptionGroup var distributed: DistributedOptions
 
     @Flag(help: "In distributed mode, also run the outbox relay in this process (COUPONGATE_WITH_RELAY).")
@@ -59,7 +65,9 @@ struct ServeCommand: AsyncParsableCommand {
             metrics: self.metrics,
             maxInFlight: self.maxInFlight,
             idleTimeout: self.idleTimeout,
-            headerTimeout: self.headerTimeout
+            headerTimeout: self.headerTimeout,
+            rateLimitUser: self.rateLimitUser,
+            rateLimitClient: self.rateLimitClient
         )
         let configuration = try ServerConfiguration(flags: flags, environment: ProcessInfo.processInfo.environment)
         if configuration.adminTokenGenerated {

@@ -40,6 +40,9 @@ import Testing
         let timeouts = try ServerConfiguration(flags: Flags(idleTimeout: "30"), environment: ["COUPONGATE_HEADER_TIMEOUT": "5"])
         #expect(timeouts.idleTimeoutSeconds == 30 && timeouts.headerTimeoutSeconds == 5)
         #expect(try ServerConfiguration(flags: Flags(), environment: [:]).headerTimeoutSeconds == 10)
+        let limits = try ServerConfiguration(flags: Flags(rateLimitUser: "5/s"), environment: ["COUPONGATE_RATE_LIMIT_CLIENT": "100"])
+        #expect(limits.userRateLimit == 5 && limits.clientRateLimit == 100)
+        #expect(try ServerConfiguration(flags: Flags(), environment: [:]).userRateLimit == nil, "off by default")
 
         let flagsWin = try ServerConfiguration(flags: Flags(port: "7000", defaultLimit: "3"), environment: environment)
         #expect(flagsWin.port == 7000)
@@ -64,6 +67,8 @@ import Testing
         (Flags(maxInFlight: "lots"), "--max-in-flight"),
         (Flags(idleTimeout: "0"), "--idle-timeout"),
         (Flags(headerTimeout: "soon"), "--header-timeout"),
+        (Flags(rateLimitUser: "0"), "--rate-limit-user"),
+        (Flags(rateLimitClient: "fast"), "--rate-limit-client"),
     ])
     func badFlagsAreOneLineErrorsNamingTheFlag(flags: Flags, name: String) throws {
         let error = try #require(throws: ServerConfiguration.SettingError.self) {

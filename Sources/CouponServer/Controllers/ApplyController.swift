@@ -6,15 +6,19 @@ import Hummingbird
 
 /// `POST /coupon/apply?userId=` (the seed's route, campaign `default`) and
 /// `POST /campaigns/{id}/apply?userId=`.
-struct ApplyController<Context: RequestContext> {
+struct ApplyController {
+    typealias Context = CouponRequestContext
+
     let gate: any CouponGate
     /// Nil when metrics are off (`--metrics off`).
     let metrics: ServerMetrics?
+    /// Nil unless `--rate-limit-user` or `--rate-limit-client` is set.
+    let rateLimiter: RateLimiter?
     let soldOut = SoldOutResponses()
 
     func addRoutes(to router: Router<Context>) {
-        router.post("/coupon/apply") { request, _ in
-            try await self.apply(request, campaign: .default)
+        router.post("/coupon/apply") { request, context in
+            try await self.apply(request, context: context, campaign: .default)
         }
         router.post("/campaigns/:id/apply") { request, context in
             let campaign: CampaignID
@@ -24,17 +28,21 @@ struct ApplyController<Context: RequestContext> {
                 self.metrics?.countApply(.rejected)
                 throw error
             }
-            return try await self.apply(request, campaign: campaign)
+            return try await self.apply(request, context: context, campaign: campaign)
         }
     }
 
-    func apply(_ request: Request, campaign: CampaignID) async throws -> Response {
+    func apply(_ request: Request, context: Context, campaign: CampaignID) async throws -> Response {
         let user: UserID
         do {
             user = try UserIDParameter.parse(request)
         } catch {
             self.metrics?.countApply(.rejected)
             throw error
+        }
+        if let rateLimiter, let problem = rateLimiter.check(user: user, client: context.remoteAddress) {
+            self.metrics?.countApply(.rateLimited)
+            throw problem
         }
         let start = ContinuousClock.now
         let outcome: ApplyOutcome

@@ -34,6 +34,7 @@ enum OpenAPIDocument {
                 "404": { $ref: "#/components/responses/NotFound" }
                 "409": { $ref: "#/components/responses/AlreadyIssued" }
                 "422": { $ref: "#/components/responses/SoldOut" }
+                "429": { $ref: "#/components/responses/RateLimited" }
                 "503": { $ref: "#/components/responses/Unavailable" }
           /campaigns/{id}/apply:
             post:
@@ -51,6 +52,7 @@ enum OpenAPIDocument {
                 "404": { $ref: "#/components/responses/NotFound" }
                 "409": { $ref: "#/components/responses/AlreadyIssued" }
                 "422": { $ref: "#/components/responses/SoldOut" }
+                "429": { $ref: "#/components/responses/RateLimited" }
                 "503": { $ref: "#/components/responses/Unavailable" }
           /campaigns/{id}:
             get:
@@ -380,6 +382,14 @@ enum OpenAPIDocument {
             UnsupportedMediaType:
               description: The body is not JSON (`unsupported-media-type`).
               headers: { X-Request-Id: { $ref: "#/components/headers/RequestId" } }
+              content:
+                application/problem+json:
+                  schema: { $ref: "#/components/schemas/Problem" }
+            RateLimited:
+              description: The user or client address is over its rate (`rate-limited`; `--rate-limit-user`, `--rate-limit-client`); retry after `Retry-After` seconds.
+              headers:
+                X-Request-Id: { $ref: "#/components/headers/RequestId" }
+                Retry-After: { $ref: "#/components/headers/RetryAfter" }
               content:
                 application/problem+json:
                   schema: { $ref: "#/components/schemas/Problem" }

@@ -28,8 +28,8 @@ public final class ServerMetrics: Sendable {
         case notOpen = "not_open"
         case closed, rejected
         case unknownCampaign = "unknown_campaign"
-        case
-            unavailable
+        case unavailable
+        case rateLimited = "rate_limited"
     }
 
     public init() {
