@@ -29,10 +29,20 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", exact: "0.2.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", exact: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", exact: "2.4.1"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", exact: "5.8.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", exact: "4.5.2"),
     ],
     targets: [
         .target(
             name: "CouponCore",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CouponAuth",
+            dependencies: [
+                "CouponCore",
+                .product(name: "JWTKit", package: "jwt-kit"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -75,6 +85,7 @@ let package = Package(
             dependencies: [
                 "CouponCore",
                 "CouponRedis",
+                "CouponAuth",
                 "CouponStore",
                 "RESP",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -193,6 +204,8 @@ let package = Package(
             name: "CouponServerTests",
             dependencies: [
                 "CouponCore",
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
                 "CouponTestSupport",
                 "CouponStore",
                 "CouponServer",

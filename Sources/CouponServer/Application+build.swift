@@ -1,6 +1,8 @@
+import CouponAuth
 import CouponCore
 import CouponRedis
 import CouponStore
+import Foundation
 import Hummingbird
 import Logging
 import RESP
@@ -25,6 +27,8 @@ public func buildApplication(
     if logger.logLevel > configuration.logLevel || logger.logLevel == .info {
         logger.logLevel = configuration.logLevel
     }
+    // Before the stores open: a bad key fails the start with nothing to close.
+    let tokens = try await userTokens(configuration.authentication, logger: logger)
     let metrics = configuration.metricsEnabled ? ServerMetrics() : nil
     let parts: ApplicationParts
     if let distributed = configuration.distributed {
@@ -45,13 +49,14 @@ public func buildApplication(
     ApplyController(
         gate: parts.gate,
         metrics: metrics,
-        rateLimiter: RateLimiter(userRate: configuration.userRateLimit, clientRate: configuration.clientRateLimit)
+        rateLimiter: RateLimiter(userRate: configuration.userRateLimit, clientRate: configuration.clientRateLimit),
+        tokens: tokens
     ).addRoutes(to: router)
     if let metrics {
         MetricsController(metrics: metrics, gate: parts.gate, store: parts.store, scrape: parts.scrape, logger: logger)
             .addRoutes(to: router)
     }
-    CampaignController(gate: parts.gate, store: parts.store, clock: clock).addRoutes(to: router)
+    CampaignController(gate: parts.gate, store: parts.store, clock: clock, tokens: tokens).addRoutes(to: router)
     HealthController(gate: parts.gate).addRoutes(to: router)
     OpenAPIController().addRoutes(to: router)
     AdminController(gate: parts.gate, token: configuration.adminToken, clock: clock).addRoutes(to: router)
@@ -78,6 +83,33 @@ public func buildApplication(
         app.beforeServerStarts(perform: prepare)
     }
     return app
+}
+
+/// The verifier of `--auth jwt`, or nil in the seed's query-parameter mode (which says so at start).
+func userTokens(_ authentication: UserAuthentication, logger: Logger) async throws -> UserTokenVerifier? {
+    switch authentication {
+    case .queryParameter:
+        logger.notice(
+            "Users come from the userId query parameter: the seed's contract, unauthenticated, for load tests and trusted callers; --auth jwt takes them from verified tokens"
+        )
+        return nil
+    case .jwt(let settings):
+        var pem: String?
+        if let path = settings.publicKeyPath {
+            do {
+                pem = try String(contentsOfFile: path, encoding: .utf8)
+            } catch {
+                throw StartupError("cannot read the --jwt-public-key file \(path): \(error.localizedDescription)")
+            }
+        }
+        do {
+            let verifier = try await UserTokenVerifier.make(issuer: settings.issuer, hs256Secret: settings.hs256Secret, publicKeyPEM: pem)
+            logger.info("Users come from verified JWTs (sub)", metadata: ["issuer": "\(settings.issuer)"])
+            return verifier
+        } catch {
+            throw StartupError("--auth jwt: \(error.description)")
+        }
+    }
 }
 
 /// What differs between the two modes.

@@ -29,6 +29,8 @@ public struct ServerConfiguration: Sendable {
     public var userRateLimit: Double?
     /// Applies per second (and burst) one client address may make; nil: no limit.
     public var clientRateLimit: Double?
+    /// Where an apply's user comes from.
+    public var authentication: UserAuthentication = .queryParameter
     /// Serve `/metrics` and `/dashboard` and record the metrics they show.
     public var metricsEnabled = true
     /// Redis and PostgreSQL, when given; nil runs the embedded default.
@@ -60,6 +62,10 @@ extension ServerConfiguration {
         public var headerTimeout: String?
         public var rateLimitUser: String?
         public var rateLimitClient: String?
+        public var auth: String?
+        public var jwtIssuer: String?
+        public var jwtHS256Secret: String?
+        public var jwtPublicKey: String?
 
         public init(
             host: String? = nil,
@@ -76,7 +82,11 @@ extension ServerConfiguration {
             idleTimeout: String? = nil,
             headerTimeout: String? = nil,
             rateLimitUser: String? = nil,
-            rateLimitClient: String? = nil
+            rateLimitClient: String? = nil,
+            auth: String? = nil,
+            jwtIssuer: String? = nil,
+            jwtHS256Secret: String? = nil,
+            jwtPublicKey: String? = nil
         ) {
             self.host = host
             self.port = port
@@ -93,6 +103,10 @@ extension ServerConfiguration {
             self.headerTimeout = headerTimeout
             self.rateLimitUser = rateLimitUser
             self.rateLimitClient = rateLimitClient
+            self.auth = auth
+            self.jwtIssuer = jwtIssuer
+            self.jwtHS256Secret = jwtHS256Secret
+            self.jwtPublicKey = jwtPublicKey
         }
     }
 
@@ -181,11 +195,57 @@ extension ServerConfiguration {
         if let setting = pick(flags.rateLimitClient, "rate-limit-client", "COUPONGATE_RATE_LIMIT_CLIENT") {
             self.clientRateLimit = try rate(setting)
         }
+        let issuer = pick(flags.jwtIssuer, "jwt-issuer", "COUPONGATE_JWT_ISSUER")
+        let secret = pick(flags.jwtHS256Secret, "jwt-hs256-secret", "COUPONGATE_JWT_HS256_SECRET")
+        let publicKey = pick(flags.jwtPublicKey, "jwt-public-key", "COUPONGATE_JWT_PUBLIC_KEY")
+        switch pick(flags.auth, "auth", "COUPONGATE_AUTH").map({ ($0, $0.text.lowercased()) }) {
+        case nil, (_, "query")?:
+            if let stray = issuer ?? secret ?? publicKey {
+                throw SettingError("\(stray.source) is set, but users come from the userId parameter; add --auth jwt")
+            }
+        case (let setting, "jwt")?:
+            guard let issuer, !issuer.text.isEmpty else {
+                throw SettingError("--auth jwt needs the issuer its tokens must carry: --jwt-issuer or COUPONGATE_JWT_ISSUER")
+            }
+            guard secret != nil || publicKey != nil else {
+                throw setting.invalid(
+                    "jwt needs a key: --jwt-hs256-secret (at least 32 bytes) or --jwt-public-key (an RS256 or ES256 public key PEM file)"
+                )
+            }
+            if let secret, secret.text.utf8.count < 32 {
+                throw secret.invalid("expected a secret of at least 32 bytes")
+            }
+            self.authentication = .jwt(JWTSettings(issuer: issuer.text, hs256Secret: secret?.text, publicKeyPath: publicKey?.text))
+        case (let setting, _)?:
+            throw setting.invalid("expected query (the userId parameter, the seed's contract) or jwt")
+        }
         if let setting = pick(flags.logLevel, "log-level", "COUPONGATE_LOG_LEVEL") {
             guard let level = Logger.Level(rawValue: setting.text.lowercased()) else {
                 throw setting.invalid("expected one of trace, debug, info, notice, warning, error, critical")
             }
             self.logLevel = level
         }
+    }
+}
+
+/// Where an apply's user comes from.
+public enum UserAuthentication: Sendable, Equatable {
+    /// `?userId=`: the seed's contract, unauthenticated; for load tests and trusted callers.
+    case queryParameter
+    /// `sub` of a verified bearer JWT; `userId` is refused.
+    case jwt(JWTSettings)
+}
+
+/// `--auth jwt`'s settings: the issuer tokens must carry and the key(s) that sign them.
+public struct JWTSettings: Sendable, Equatable {
+    public var issuer: String
+    public var hs256Secret: String?
+    /// A PEM file with an RSA (RS256) or EC P-256 (ES256) public key.
+    public var publicKeyPath: String?
+
+    public init(issuer: String, hs256Secret: String? = nil, publicKeyPath: String? = nil) {
+        self.issuer = issuer
+        self.hs256Secret = hs256Secret
+        self.publicKeyPath = publicKeyPath
     }
 }

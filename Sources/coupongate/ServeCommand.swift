@@ -46,6 +46,18 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Applies per second one client address may make, e.g. 100/s; beyond it 429 (COUPONGATE_RATE_LIMIT_CLIENT; default off).")
     var rateLimitClient: String?
 
+    @Option(help: "query (users from ?userId=, the seed's contract; default) or jwt (users from a verified bearer token's sub) (COUPONGATE_AUTH).")
+    var auth: String?
+
+    @Option(help: "--auth jwt: the iss every token must carry (COUPONGATE_JWT_ISSUER).")
+    var jwtIssuer: String?
+
+    @Option(name: .customLong("jwt-hs256-secret"), help: "--auth jwt: an HS256 secret of at least 32 bytes (COUPONGATE_JWT_HS256_SECRET).")
+    var jwtHS256Secret: String?
+
+    @Option(help: "--auth jwt: a PEM file with an RS256 (RSA) or ES256 (P-256) public key (COUPONGATE_JWT_PUBLIC_KEY).")
+    var jwtPublicKey: String?
+
     @OptionGroup var distributed: DistributedOptions
 
     @Flag(help: "In distributed mode, also run the outbox relay in this process (COUPONGATE_WITH_RELAY).")
@@ -67,7 +79,11 @@ struct ServeCommand: AsyncParsableCommand {
             idleTimeout: self.idleTimeout,
             headerTimeout: self.headerTimeout,
             rateLimitUser: self.rateLimitUser,
-            rateLimitClient: self.rateLimitClient
+            rateLimitClient: self.rateLimitClient,
+            auth: self.auth,
+            jwtIssuer: self.jwtIssuer,
+            jwtHS256Secret: self.jwtHS256Secret,
+            jwtPublicKey: self.jwtPublicKey
         )
         let configuration = try ServerConfiguration(flags: flags, environment: ProcessInfo.processInfo.environment)
         if configuration.adminTokenGenerated {

@@ -1,4 +1,5 @@
 import CoreMetrics
+import CouponAuth
 import CouponCore
 import CouponRedis
 import HTTPTypes
@@ -14,6 +15,8 @@ struct ApplyController {
     let metrics: ServerMetrics?
     /// Nil unless `--rate-limit-user` or `--rate-limit-client` is set.
     let rateLimiter: RateLimiter?
+    /// `--auth jwt`: users are verified tokens' `sub`; nil: the `userId` parameter.
+    let tokens: UserTokenVerifier?
     let soldOut = SoldOutResponses()
 
     func addRoutes(to router: Router<Context>) {
@@ -35,7 +38,7 @@ struct ApplyController {
     func apply(_ request: Request, context: Context, campaign: CampaignID) async throws -> Response {
         let user: UserID
         do {
-            user = try UserIDParameter.parse(request)
+            user = try await self.user(of: request)
         } catch {
             self.metrics?.countApply(.rejected)
             throw error
@@ -70,5 +73,31 @@ struct ApplyController {
         case .closed(let endsAt):
             return Problem.closed(campaign, endsAt: endsAt).response
         }
+    }
+
+    private func user(of request: Request) async throws -> UserID {
+        guard let tokens else {
+            return try UserIDParameter.parse(request)
+        }
+        if request.uri.queryParameters["userId"] != nil {
+            throw Problem.badRequest(
+                "userId is not accepted with --auth jwt: the user is the bearer token's sub.",
+                kind: "invalid-user-id"
+            )
+        }
+        do {
+            return try await tokens.user(authorization: request.headers[.authorization])
+        } catch {
+            throw Problem.invalidToken("\(error)")
+        }
+    }
+}
+
+extension Problem {
+    /// 401 for a missing or refused user token, with RFC 6750's challenge.
+    static func invalidToken(_ detail: String) -> Problem {
+        var problem = Problem(.unauthorized, kind: "invalid-token", title: "Unauthorized", detail: detail + ".")
+        problem.headers[.wwwAuthenticate] = #"Bearer error="invalid_token""#
+        return problem
     }
 }

@@ -1,3 +1,4 @@
+import CouponAuth
 import CouponCore
 import Hummingbird
 import Logging
@@ -7,6 +8,8 @@ struct CampaignController<Context: RequestContext> {
     let gate: any CouponGate
     let store: any CouponStore
     let clock: any WallClock
+    /// `--auth jwt`: a user reads only their own coupons.
+    let tokens: UserTokenVerifier?
 
     func addRoutes(to router: Router<Context>) {
         router.get("/campaigns/:id") { _, context in
@@ -16,8 +19,19 @@ struct CampaignController<Context: RequestContext> {
             json.write(status, at: self.clock.now())
             return Response(status: .ok, headers: ContentHeaders.json, body: .init(byteBuffer: json.finish()))
         }
-        router.get("/users/:userId/coupons") { _, context in
+        router.get("/users/:userId/coupons") { request, context in
             let user = try UserID(parsing: context.parameters.get("userId") ?? "")
+            if let tokens {
+                let holder: UserID
+                do {
+                    holder = try await tokens.user(authorization: request.headers[.authorization])
+                } catch {
+                    throw Problem.invalidToken("\(error)")
+                }
+                guard holder == user else {
+                    throw Problem(.forbidden, kind: "forbidden", title: "Forbidden", detail: "A token may read its own user's coupons only.")
+                }
+            }
             let coupons: [Coupon]
             do {
                 coupons = try await self.store.coupons(heldBy: user)

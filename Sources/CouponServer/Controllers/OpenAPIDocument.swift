@@ -30,6 +30,7 @@ enum OpenAPIDocument {
               responses:
                 "200": { $ref: "#/components/responses/Issued" }
                 "400": { $ref: "#/components/responses/BadRequest" }
+                "401": { $ref: "#/components/responses/InvalidToken" }
                 "403": { $ref: "#/components/responses/OutsideWindow" }
                 "404": { $ref: "#/components/responses/NotFound" }
                 "409": { $ref: "#/components/responses/AlreadyIssued" }
@@ -48,6 +49,7 @@ enum OpenAPIDocument {
               responses:
                 "200": { $ref: "#/components/responses/Issued" }
                 "400": { $ref: "#/components/responses/BadRequest" }
+                "401": { $ref: "#/components/responses/InvalidToken" }
                 "403": { $ref: "#/components/responses/OutsideWindow" }
                 "404": { $ref: "#/components/responses/NotFound" }
                 "409": { $ref: "#/components/responses/AlreadyIssued" }
@@ -75,7 +77,7 @@ enum OpenAPIDocument {
           /users/{userId}/coupons:
             get:
               operationId: userCoupons
-              summary: The coupons a user holds, over every campaign.
+              summary: The coupons a user holds, over every campaign (with --auth jwt, the token's own user only).
               tags: [campaigns]
               parameters:
                 - name: userId
@@ -99,6 +101,13 @@ enum OpenAPIDocument {
                             type: array
                             items: { $ref: "#/components/schemas/Coupon" }
                 "400": { $ref: "#/components/responses/BadRequest" }
+                "401": { $ref: "#/components/responses/InvalidToken" }
+                "403":
+                  description: With --auth jwt, the token's user is not this one (`forbidden`).
+                  headers: { X-Request-Id: { $ref: "#/components/headers/RequestId" } }
+                  content:
+                    application/problem+json:
+                      schema: { $ref: "#/components/schemas/Problem" }
                 "404": { $ref: "#/components/responses/NotFound" }
                 "503": { $ref: "#/components/responses/Unavailable" }
           /admin/campaigns:
@@ -237,7 +246,7 @@ enum OpenAPIDocument {
               name: userId
               in: query
               required: true
-              description: The applying user, an integer from 1 to 9223372036854775807, given once.
+              description: The applying user, an integer from 1 to 9223372036854775807, given once. With --auth jwt it is refused, and the user is the bearer token's sub.
               schema: { $ref: "#/components/schemas/UserIdText" }
             CampaignIdPath:
               name: id
@@ -364,6 +373,14 @@ enum OpenAPIDocument {
             NotFound:
               description: No such campaign (`unknown-campaign`) or route (`not-found`).
               headers: { X-Request-Id: { $ref: "#/components/headers/RequestId" } }
+              content:
+                application/problem+json:
+                  schema: { $ref: "#/components/schemas/Problem" }
+            InvalidToken:
+              description: With --auth jwt, the user's bearer token is missing or refused (`invalid-token`; bad signature, expired, wrong issuer, no sub, an algorithm no key has).
+              headers:
+                X-Request-Id: { $ref: "#/components/headers/RequestId" }
+                WWW-Authenticate: { schema: { type: string } }
               content:
                 application/problem+json:
                   schema: { $ref: "#/components/schemas/Problem" }

@@ -56,7 +56,7 @@ struct ProblemMiddleware: RouterMiddleware {
                     title: "Method Not Allowed",
                     detail: "\(request.uri.path) answers \(methods.joined(separator: ", ")), not \(request.method)."
                 )
-                problem.allow = methods.joined(separator: ", ")
+                problem.headers[.allow] = methods.joined(separator: ", ")
                 return problem
             }
             kind = "not-found"

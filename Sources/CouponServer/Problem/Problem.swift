@@ -15,8 +15,8 @@ struct Problem: HTTPResponseError, Sendable {
     var detail: String
     /// Seconds a client should wait before retrying (503, 429).
     var retryAfter: Int?
-    /// The methods a path has, for a 405.
-    var allow: String?
+    /// More headers: `Allow` on a 405, `WWW-Authenticate` on a 401.
+    var headers: HTTPFields = [:]
     /// Extension members, written after the standard ones.
     var extensions: @Sendable (inout JSONWriter) -> Void = { _ in }
 
@@ -57,9 +57,7 @@ struct Problem: HTTPResponseError, Sendable {
         if let retryAfter {
             headers[.retryAfter] = String(retryAfter)
         }
-        if let allow {
-            headers[.allow] = allow
-        }
+        headers.append(contentsOf: self.headers)
         return Response(status: self.status, headers: headers, body: .init(byteBuffer: self.body))
     }
 }
