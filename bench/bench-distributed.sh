@@ -391,7 +391,7 @@ run_redis_benchmark() { # kind (win|soldout) round
     before=$(proc_cpu_ticks "$redis_pid" redis-server)
     # shellcheck disable=SC2046 # the keys are one word each
     if ! redis-benchmark -h 127.0.0.1 -p "$redis_port" -c "$connections" -n "$redis_requests" -r 1000000000 --csv \
-        EVALSHA "$issue_sha" 4 $(rb_keys "$campaign") "$campaign" __rand_int__ >"$out" 2>"$out.stderr"; then
+        EVALSHA "$issue_sha" 4 $(rb_keys "$campaign") "$campaign" 0 0 __rand_int__ - >"$out" 2>"$out.stderr"; then
         cat "$out" "$out.stderr" >&2
         die "redis-benchmark failed ($label, round $round); output in $out"
     fi

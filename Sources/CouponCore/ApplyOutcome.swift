@@ -10,4 +10,6 @@ public enum ApplyOutcome: Hashable, Sendable {
     case notOpenYet(Timestamp)
     /// The campaign closed at the given instant.
     case closed(Timestamp)
+    /// The user or the client address is over its rate; retry after this many seconds.
+    case rateLimited(retryAfterSeconds: Int)
 }

@@ -1,12 +1,16 @@
 /// Admits the first `limit` distinct users of a campaign and answers everyone else.
 ///
-/// Implementations: the embedded gate (in-process, SQLite) and, later, the
-/// Redis gate. Both keep the invariants of DESIGN.md §1.
+/// Implementations: the embedded gate (in-process, SQLite) and the Redis gate.
+/// Both keep the invariants of DESIGN.md §1.
 public protocol CouponGate: Sendable {
     /// Applies for a coupon.
     /// - Returns: the outcome; every normal answer, sold out included, is a value.
     /// - Throws: ``CouponError/unknownCampaign`` or ``CouponError/storeUnavailable``.
     func apply(user: UserID, campaign: CampaignID) async throws -> ApplyOutcome
+
+    /// Applies for a coupon on behalf of a client address, which a gate that enforces
+    /// per-client rate limits counts (the Redis gate, in its script); others ignore it.
+    func apply(user: UserID, campaign: CampaignID, client: String?) async throws -> ApplyOutcome
 
     /// The campaign with its live counts.
     func status(of campaign: CampaignID) async throws -> CampaignStatus
@@ -19,4 +23,10 @@ public protocol CouponGate: Sendable {
 
     /// Whether the gate can admit users now (its stores are reachable).
     func isReady() async -> Bool
+}
+
+extension CouponGate {
+    public func apply(user: UserID, campaign: CampaignID, client: String?) async throws -> ApplyOutcome {
+        try await self.apply(user: user, campaign: campaign)
+    }
 }

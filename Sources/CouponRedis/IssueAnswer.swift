@@ -9,6 +9,7 @@ enum IssueAnswer: Sendable, Equatable {
     case soldOut(issued: Int64, epoch: Int64)
     case notOpen(startsAt: Timestamp)
     case closed(endsAt: Timestamp)
+    case rateLimited(waitMilliseconds: Int64)
 
     /// Parses a `BATCH` reply for `count` users; nil when the reply is `NOCAMPAIGN`.
     /// - Throws: `.protocolError` for any other shape: a wrong answer must never become a coupon.
@@ -42,6 +43,8 @@ enum IssueAnswer: Sendable, Equatable {
                 answers.append(.notOpen(startsAt: time))
             case "CLOSED":
                 answers.append(.closed(endsAt: time))
+            case "LIMITED":
+                answers.append(.rateLimited(waitMilliseconds: number))
             default:
                 throw malformed()
             }

@@ -9,7 +9,12 @@
 ///   2 issued   counter: sequence numbers handed out
 ///   3 winners  hash: userId → "<sequence>:<issuedAt ms>"
 ///   4 outbox   stream: one entry per coupon, read by the relay
-/// ARGV: 1 campaign id, 2… the users, one or more
+/// ARGV: 1 campaign id, 2 applies per second per user, 3 per client address ("0": no limit),
+///   then two per user, one or more users: the user id, the client address ("-": none)
+///
+/// Rate limits are token buckets (burst = rate, at least 1) in hashes beside the campaign's
+/// keys, `{c:<id>}:rl:u:<user>` and `{c:<id>}:rl:a:<client>`: under the campaign's hash tag,
+/// so they stay on its cluster shard, and checked before anything else for that user.
 ///
 /// Returns `{"NOCAMPAIGN"}` when the campaign's keys are not in Redis (never created, or lost),
 /// else `{"BATCH", epoch}` followed by three words per user, in ARGV's order:
@@ -18,6 +23,7 @@
 ///   "SOLDOUT", issued, ""      nothing written
 ///   "NOTOPEN", startsAt, ""    before the window; nothing written
 ///   "CLOSED", endsAt, ""       after the window; nothing written
+///   "LIMITED", waitMs, ""      over a rate limit; only the bucket written
 enum IssueScript {
     static let source = """
         local meta = redis.call('HMGET', KEYS[1], 'limit', 'startsAt', 'endsAt', 'epoch')
@@ -35,12 +41,37 @@ enum IssueScript {
           shut, shutAt = 'CLOSED', meta[3]
         end
         local issued = tonumber(redis.call('GET', KEYS[2]) or '0')
+        local userRate, clientRate = tonumber(ARGV[2]), tonumber(ARGV[3])
+        local tag = string.sub(KEYS[1], 1, string.len(KEYS[1]) - 4)  -- '{c:<id>}:'
+        -- Takes a token from the bucket at key; 0, or the milliseconds until there is one.
+        local function take(key, rate)
+          local burst = math.max(1, rate)
+          local bucket = redis.call('HMGET', key, 't', 'at')
+          local tokens = tonumber(bucket[1]) or burst
+          local at = tonumber(bucket[2]) or now
+          tokens = math.min(burst, tokens + math.max(0, now - at) * rate / 1000)
+          if tokens < 1 then
+            return math.ceil((1 - tokens) * 1000 / rate)
+          end
+          redis.call('HSET', key, 't', tostring(tokens - 1), 'at', now)
+          redis.call('PEXPIRE', key, math.ceil(burst * 1000 / rate) + 1000)
+          return 0
+        end
         local reply = {'BATCH', epoch}
-        for i = 2, #ARGV do
-          local user = ARGV[i]
+        for i = 4, #ARGV, 2 do
+          local user, client = ARGV[i], ARGV[i + 1]
           local n = #reply
-          local winner = redis.call('HGET', KEYS[3], user)
-          if winner then
+          local wait = 0
+          if clientRate > 0 and client ~= '-' then
+            wait = take(tag .. 'rl:a:' .. client, clientRate)
+          end
+          if wait == 0 and userRate > 0 then
+            wait = take(tag .. 'rl:u:' .. user, userRate)
+          end
+          local winner = wait == 0 and redis.call('HGET', KEYS[3], user)
+          if wait > 0 then
+            reply[n + 1], reply[n + 2], reply[n + 3] = 'LIMITED', tostring(wait), ''
+          elseif winner then
             local colon = string.find(winner, ':', 1, true)
             reply[n + 1], reply[n + 2], reply[n + 3] = 'DUP', string.sub(winner, 1, colon - 1), string.sub(winner, colon + 1)
           elseif shut then

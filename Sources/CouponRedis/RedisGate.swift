@@ -31,25 +31,53 @@ public final class RedisGate: CouponGate {
     static let maxBatch = 64
 
     let metrics: RedisGateMetrics
+    /// Applies per second per user and per client address, enforced in the gate script; 0: none.
+    let userRate: Double
+    let clientRate: Double
     /// Concurrent applies to one campaign share a gate-script call (group commit).
-    private let batcher = RequestBatcher<CampaignID, UserID, IssueAnswer>(maxBatch: RedisGate.maxBatch)
+    private let batcher = RequestBatcher<CampaignID, Applicant, IssueAnswer>(maxBatch: RedisGate.maxBatch)
 
-    public init(redis: RedisClient, store: any CouponStore, logger: Logger, metrics: RedisGateMetrics = .init()) {
+    /// One apply in a batch: the user and, for per-client limits, the client's address.
+    struct Applicant: Sendable {
+        var user: UserID
+        var client: String?
+    }
+
+    /// - Parameters:
+    ///   - userRate: applies per second (and burst) one user may make per campaign; nil: no limit.
+    ///   - clientRate: the same per client address.
+    public init(
+        redis: RedisClient,
+        store: any CouponStore,
+        logger: Logger,
+        metrics: RedisGateMetrics = .init(),
+        userRate: Double? = nil,
+        clientRate: Double? = nil
+    ) {
         self.redis = redis
         self.store = store
         self.logger = logger
         self.metrics = metrics
+        self.userRate = userRate ?? 0
+        self.clientRate = clientRate ?? 0
     }
 
     // MARK: Apply
 
     public func apply(user: UserID, campaign: CampaignID) async throws -> ApplyOutcome {
+        try await self.apply(user: user, campaign: campaign, client: nil)
+    }
+
+    public func apply(user: UserID, campaign: CampaignID, client: String?) async throws -> ApplyOutcome {
+        // Answered from memory, and not rate limited: a sold-out answer costs less than the check.
         if let answer = self.soldOut.answer(for: user, in: campaign) {
             self.metrics.localSoldOut.increment()
             return answer
         }
         let answer = try await self.redisCall {
-            try await self.batcher.submit(user, for: campaign, using: { campaign, users in try await self.issue(users, in: campaign) })
+            try await self.batcher.submit(Applicant(user: user, client: client), for: campaign) { campaign, applicants in
+                try await self.issue(applicants, in: campaign)
+            }
         }
         switch answer {
         case .issued(let sequence, let at):
@@ -64,26 +92,31 @@ public final class RedisGate: CouponGate {
             return .notOpenYet(startsAt)
         case .closed(let endsAt):
             return .closed(endsAt)
+        case .rateLimited(let milliseconds):
+            return .rateLimited(retryAfterSeconds: Int(max(1, (milliseconds + 999) / 1000)))
         }
     }
 
     /// One gate-script call for `users` of `campaign`; rebuilds the campaign's keys first
     /// when Redis has lost them.
-    private func issue(_ users: [UserID], in campaign: CampaignID) async throws -> [IssueAnswer] {
+    private func issue(_ applicants: [Applicant], in campaign: CampaignID) async throws -> [IssueAnswer] {
         let keys = RedisKeys(campaign)
-        var arguments: [RESPArgument] = [.string(campaign.rawValue)]
-        arguments.reserveCapacity(1 + users.count)
-        for user in users { arguments.append(.string(user.description)) }
+        var arguments: [RESPArgument] = [.string(campaign.rawValue), .string(Self.rateText(self.userRate)), .string(Self.rateText(self.clientRate))]
+        arguments.reserveCapacity(3 + 2 * applicants.count)
+        for applicant in applicants {
+            arguments.append(.string(applicant.user.description))
+            arguments.append(.string(applicant.client ?? "-"))
+        }
         let start = ContinuousClock.now
         let reply = try await Self.issue.run(on: self.redis, keys: keys.all, arguments: arguments)
         self.metrics.issueCall.recordInterval(since: start)
-        self.metrics.issueBatchSize.record(users.count)
-        if let answers = try IssueAnswer.parse(reply, count: users.count) {
+        self.metrics.issueBatchSize.record(applicants.count)
+        if let answers = try IssueAnswer.parse(reply, count: applicants.count) {
             return answers
         }
         try await self.rebuild(campaign)
         let retried = try await Self.issue.run(on: self.redis, keys: keys.all, arguments: arguments)
-        guard let answers = try IssueAnswer.parse(retried, count: users.count) else {
+        guard let answers = try IssueAnswer.parse(retried, count: applicants.count) else {
             throw CouponError.unknownCampaign(campaign)
         }
         return answers
@@ -215,6 +248,11 @@ public final class RedisGate: CouponGate {
             arguments: Self.metaArguments(campaign) + [.int(issued), .int(campaign.epoch)]
         )
         _ = try? await self.redis.send(RedisCommand("DEL", [.string(keys.rebuildLock)]))
+    }
+
+    /// A rate as the script reads it: "0" for none, else a plain decimal.
+    static func rateText(_ rate: Double) -> String {
+        rate == rate.rounded() ? String(Int64(rate)) : String(rate)
     }
 
     static func metaArguments(_ campaign: Campaign) -> [RESPArgument] {

@@ -46,12 +46,16 @@ public func buildApplication(
     }
     router.add(middleware: InFlightLimitMiddleware(limit: configuration.maxInFlight))
     router.add(middleware: ProblemMiddleware())
-    ApplyController(
+    // Distributed mode enforces the limits in the gate script (shared by every instance).
+    let limitsInGate = configuration.distributed != nil
+    var apply = ApplyController(
         gate: parts.gate,
         metrics: metrics,
-        rateLimiter: RateLimiter(userRate: configuration.userRateLimit, clientRate: configuration.clientRateLimit),
+        rateLimiter: limitsInGate ? nil : RateLimiter(userRate: configuration.userRateLimit, clientRate: configuration.clientRateLimit),
         tokens: tokens
-    ).addRoutes(to: router)
+    )
+    apply.gateLimitsClients = limitsInGate && configuration.clientRateLimit != nil
+    apply.addRoutes(to: router)
     if let metrics {
         MetricsController(metrics: metrics, gate: parts.gate, store: parts.store, scrape: parts.scrape, logger: logger)
             .addRoutes(to: router)
@@ -171,7 +175,14 @@ func distributedParts(
     let store = PostgresCouponStore(configuration: .init(url: distributed.postgres), logger: logger)
     let redis = RedisClient(configuration: distributed.redis, logger: logger)
     let factory = metrics?.factory
-    let gate = RedisGate(redis: redis, store: store, logger: logger, metrics: factory.map { RedisGateMetrics(factory: $0) } ?? .init())
+    let gate = RedisGate(
+        redis: redis,
+        store: store,
+        logger: logger,
+        metrics: factory.map { RedisGateMetrics(factory: $0) } ?? .init(),
+        userRate: configuration.userRateLimit,
+        clientRate: configuration.clientRateLimit
+    )
     let startup = DistributedStartup(store: store, redis: redis, logger: logger)
     var services: [any Service] = [store, redis, SoldOutWatcher(gate: gate)]
     if distributed.withRelay {

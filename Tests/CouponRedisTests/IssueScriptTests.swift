@@ -9,7 +9,10 @@ import Testing
 /// parsing of its replies.
 @Suite struct IssueScriptTests {
     private func run(_ stack: RedisStack, _ campaign: CampaignID, _ users: [Int64]) async throws -> [IssueAnswer]? {
-        let arguments = [RESPArgument.string(campaign.rawValue)] + users.map { .string(String($0)) }
+        var arguments: [RESPArgument] = [.string(campaign.rawValue), "0", "0"]
+        for user in users {
+            arguments += [.string(String(user)), "-"]
+        }
         let reply = try await RedisGate.issue.run(on: stack.admin, keys: RedisKeys(campaign).all, arguments: arguments)
         return try IssueAnswer.parse(reply, count: users.count)
     }
@@ -65,6 +68,43 @@ import Testing
         }
     }
 
+    /// Rate limits live in Redis, so every instance shares them: a user over the rate on one
+    /// instance is over it on the other, and so is a client address across users.
+    @Test func rateLimitsAreSharedByInstancesAndCheckedFirst() async throws {
+        try await RedisStack.with(instances: 2) { stack in
+            let campaign = try await stack.campaign("limited", limit: 100)
+            let gates = stack.clients.map {
+                RedisGate(redis: $0, store: stack.store, logger: RedisStack.logger, userRate: 2, clientRate: 3)
+            }
+            guard case .issued = try await gates[0].apply(user: UserID(5), campaign: campaign, client: "10.0.0.1") else {
+                Issue.record("the first apply wins")
+                return
+            }
+            guard case .alreadyIssued = try await gates[1].apply(user: UserID(5), campaign: campaign, client: "10.0.0.2") else {
+                Issue.record("the second is within the user's rate of 2: 409")
+                return
+            }
+            let third = try await gates[0].apply(user: UserID(5), campaign: campaign, client: "10.0.0.3")
+            #expect(third == .rateLimited(retryAfterSeconds: 1), "user 5's third apply within a second, on either instance")
+            // Client 10.0.0.9: three applies (any users) within its rate of 3, then limited.
+            for user in 20..<23 {
+                guard case .issued = try await gates[user % 2].apply(user: UserID(Int64(user)), campaign: campaign, client: "10.0.0.9") else {
+                    Issue.record("user \(user) wins within the client's rate")
+                    return
+                }
+            }
+            let fourth = try await gates[1].apply(user: UserID(30), campaign: campaign, client: "10.0.0.9")
+            #expect(fourth == .rateLimited(retryAfterSeconds: 1))
+            #expect(try await stack.gates[0].status(of: campaign).issued == 4, "a limited apply issues nothing")
+            // A second later the buckets have refilled.
+            try await Task.sleep(for: .milliseconds(1_100))
+            guard case .issued = try await gates[1].apply(user: UserID(30), campaign: campaign, client: "10.0.0.9") else {
+                Issue.record("after a second the client may apply again")
+                return
+            }
+        }
+    }
+
     @Test func repliesOfTheWrongShapeAreRefused() throws {
         let good: RESPValue = .array(["BATCH", "4", "OK", "7", "1700000000000"].map { .simpleString($0) })
         #expect(try IssueAnswer.parse(good, count: 1) == [.issued(sequence: 7, at: Timestamp(millisecondsSince1970: 1_700_000_000_000))])
@@ -73,6 +113,7 @@ import Testing
             (.array(["BATCH", "4", "WHAT", "7", ""].map { .simpleString($0) }), 1),
             (.array(["BATCH", "x", "SOLDOUT", "7", ""].map { .simpleString($0) }), 1),
             (.array(["BATCH", "4", "OK", "7", "soon"].map { .simpleString($0) }), 1),
+            (.array(["BATCH", "4", "LIMITED", "later", ""].map { .simpleString($0) }), 1),
             (.integer(1), 1),
         ]
         for (reply, count) in wrong {

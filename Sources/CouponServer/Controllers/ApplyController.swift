@@ -13,8 +13,10 @@ struct ApplyController {
     let gate: any CouponGate
     /// Nil when metrics are off (`--metrics off`).
     let metrics: ServerMetrics?
-    /// Nil unless `--rate-limit-user` or `--rate-limit-client` is set.
+    /// In-memory limits (embedded default); nil when none are set or the gate enforces them.
     let rateLimiter: RateLimiter?
+    /// The gate limits per client address (distributed mode), so it is given the address.
+    var gateLimitsClients = false
     /// `--auth jwt`: users are verified tokens' `sub`; nil: the `userId` parameter.
     let tokens: UserTokenVerifier?
     let soldOut = SoldOutResponses()
@@ -50,7 +52,8 @@ struct ApplyController {
         let start = ContinuousClock.now
         let outcome: ApplyOutcome
         do {
-            outcome = try await self.gate.apply(user: user, campaign: campaign)
+            let client = self.gateLimitsClients ? context.remoteAddress?.ipAddress : nil
+            outcome = try await self.gate.apply(user: user, campaign: campaign, client: client)
         } catch let error as CouponError {
             self.metrics?.countApply(error.code == .unknownCampaign ? .unknownCampaign : .unavailable)
             throw error
@@ -72,6 +75,8 @@ struct ApplyController {
             return Problem.notOpenYet(campaign, startsAt: startsAt).response
         case .closed(let endsAt):
             return Problem.closed(campaign, endsAt: endsAt).response
+        case .rateLimited(let seconds):
+            return Problem.rateLimited("Too many applies for user \(user)", retryAfter: seconds).response
         }
     }
 

@@ -44,7 +44,7 @@ public final class EmbeddedGate: CouponGate {
         case .issued, .alreadyIssued:
             // A winner (or a winner's retry) is answered only once the row is durable.
             try await queue.waitUntilCommitted(ticket)
-        case .soldOut, .notOpenYet, .closed:
+        case .soldOut, .notOpenYet, .closed, .rateLimited:
             break
         }
         return outcome

@@ -69,6 +69,7 @@ public final class ServerMetrics: Sendable {
         case .soldOut: label = .soldOut
         case .notOpenYet: label = .notOpen
         case .closed: label = .closed
+        case .rateLimited: label = .rateLimited
         }
         countApply(label)
     }
