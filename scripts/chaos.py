@@ -22,7 +22,8 @@ it one fault, taken in turn from:
                   release the lock, start a new relay (which must reclaim the
                   dead one's pending entries)
 
-After the round the pipeline drains (reconcile reports nothing in flight)
+After the round the pipeline drains (reconcile reports nothing in flight;
+a relay that exited meanwhile is started again, as its supervisor would)
 and the round is checked: every 200 a client received has its database row
 with the same sequence; no user has two rows; rows <= limit; sequences are
 1..rows with no gap; a row without a 200 belongs to an answer lost in flight,
@@ -68,13 +69,14 @@ class Stack:
             self.apis.append(self.start_api())
         self.relay = self.start_relay()
         self.spare = []  # processes replaced during rounds, stopped at the end
+        self.relay_restarts = 0  # relays that exited on their own and were started again
 
     def start_api(self, port=0):
         # info: the start-up line names the port.
         return Coupongate("serve", "--port", str(port), "--admin-token", TOKEN, "--log-level", "info", *self.common).start()
 
     def start_relay(self):
-        return Coupongate("relay", "--claim-after", "2", "--log-level", "warning", *self.common, serve=False).start()
+        return Coupongate("relay", "--claim-after", "2", "--log-level", "info", *self.common, serve=False).start()
 
     def pending(self):
         """Outbox entries read by a relay and not acknowledged, over every campaign."""
@@ -201,9 +203,17 @@ def drop(stack, campaign, limit, rate, seconds, fault, stall_seconds):
 
 
 def drain(stack, campaign, timeout=120):
-    """Waits until reconcile finds nothing in flight; returns the rows {user: sequence} or None."""
+    """Waits until reconcile finds nothing in flight; returns the rows {user: sequence} or None
+    (then printing what reconcile said last)."""
     deadline = time.time() + timeout
+    result = None
     while time.time() < deadline:
+        # A supervisor's job: a relay that exited (its watchdog ends it when a database write
+        # hangs past every deadline) is started again; its batch is reclaimed by the new one.
+        if stack.relay.process.poll() is not None:
+            stack.spare.append(stack.relay)
+            stack.relay = stack.start_relay()
+            stack.relay_restarts += 1
         result = subprocess.run([Coupongate.binary, "reconcile", "--campaign", campaign, *stack.common], capture_output=True, text=True)
         if result.returncode == 0 and "in flight (outbox, not yet in the database): 0" in result.stdout:
             out = subprocess.run(["psql", stack.postgres_url, "-At", "-F", ",", "-c",
@@ -215,6 +225,9 @@ def drain(stack, campaign, timeout=120):
                 rows.append((user, sequence))
             return rows
         time.sleep(0.5)
+    if result is not None:
+        print(f"      reconcile (exit {result.returncode}):\n{result.stdout}{result.stderr}", flush=True)
+    print("      the relay's last lines:\n" + "".join(list(stack.relay.tail)[-30:]), flush=True)
     return None
 
 
@@ -256,6 +269,7 @@ def main():
     parser.add_argument("--round-seconds", type=float, default=4.0)
     parser.add_argument("--stall-seconds", type=float, default=10.0)
     parser.add_argument("--rate", type=float, default=600, help="requests per second over all clients")
+    parser.add_argument("--faults", default=",".join(FAULTS), help="the faults to take in turn, comma-separated")
     options = parser.parse_args()
     # Sold out near the round's end, so the fault (at half time) hits a drop still issuing.
     limit = max(10, int(options.rate / REQUESTS_PER_USER * options.round_seconds * 0.8))
@@ -267,7 +281,8 @@ def main():
     try:
         print(f"{'round':>5} {'fault':<14} {'requests':>8} {'200s':>6} {'rows':>6} {'violations':>10}  note", flush=True)
         for number in range(1, options.rounds + 1):
-            fault = FAULTS[(number - 1) % len(FAULTS)]
+            faults = options.faults.split(",")
+            fault = faults[(number - 1) % len(faults)]
             campaign = f"chaos-{number}"
             status, _, body = request(stack.apis[0].port, "POST", "/admin/campaigns", headers={
                 "Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
@@ -275,7 +290,10 @@ def main():
             if status != 201:
                 raise SystemExit(f"creating {campaign} answered {status}: {body!r}")
             answers, note = drop(stack, campaign, limit, options.rate, options.round_seconds, fault, options.stall_seconds)
+            restarts = stack.relay_restarts
             rows = drain(stack, campaign)
+            if stack.relay_restarts > restarts:
+                note = (note + "; " if note else "") + "relay exited (watchdog) and was restarted"
             problems = violations_of(stack, campaign, limit, answers, rows)
             if note.startswith("VIOLATION"):
                 problems.append(note)

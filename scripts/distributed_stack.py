@@ -1,5 +1,6 @@
 """The distributed stack's processes for the end-to-end scripts: redis-server with
 its AOF, coupongate serve and relay processes, PostgreSQL restarts, HTTP and /metrics."""
+import collections
 import http.client
 import re
 import signal
@@ -66,7 +67,9 @@ class Coupongate:
             if match:
                 self.port = int(match.group(1))
                 break
-        threading.Thread(target=lambda: [None for _ in self.process.stdout], daemon=True).start()
+        # Keep the last lines, for a failure report.
+        self.tail = collections.deque(lines, maxlen=200)
+        threading.Thread(target=lambda: [self.tail.append(line) for line in self.process.stdout], daemon=True).start()
         return self
 
     def kill(self, sig=signal.SIGKILL):

@@ -1,3 +1,4 @@
+import Synchronization
 import CoreMetrics
 import CouponCore
 import Foundation
@@ -35,6 +36,8 @@ public struct OutboxRelay: Service {
 
     let redis: RedisClient
     let store: any CouponStore
+    /// When the database write in progress began (ns on the continuous clock), 0 when none is.
+    private let writeStarted = WriteClock()
     let logger: Logger
     let consumer: String
     let configuration: Configuration
@@ -219,6 +222,8 @@ public struct OutboxRelay: Service {
         while true {
             do {
                 let start = ContinuousClock.now
+                self.writeStarted.begin()
+                defer { self.writeStarted.end() }
                 try await self.store.write(writes)
                 self.metrics.insert.recordInterval(since: start)
                 if attempt > 1 { self.logger.notice("Database accepts writes again", metadata: ["attempts": "\(attempt)"]) }
@@ -283,5 +288,37 @@ extension Duration {
     /// Whole milliseconds, as Redis takes idle times.
     var milliseconds: Int64 {
         self.components.seconds * 1000 + self.components.attoseconds / 1_000_000_000_000_000
+    }
+}
+
+extension OutboxRelay {
+    /// How long the database write in progress has taken; nil when none is in progress.
+    public var writeInProgressFor: Duration? {
+        self.writeStarted.elapsed
+    }
+}
+
+/// When a write began, readable from another task (the relay's watchdog).
+final class WriteClock: Sendable {
+    private let origin = ContinuousClock.now
+    private let startedAt = Atomic<Int64>(0)
+
+    func begin() {
+        self.startedAt.store(max(1, Self.nanoseconds(ContinuousClock.now - self.origin)), ordering: .relaxed)
+    }
+
+    func end() {
+        self.startedAt.store(0, ordering: .relaxed)
+    }
+
+    var elapsed: Duration? {
+        let started = self.startedAt.load(ordering: .relaxed)
+        guard started != 0 else { return nil }
+        return (ContinuousClock.now - self.origin) - .nanoseconds(started)
+    }
+
+    private static func nanoseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }

@@ -23,17 +23,15 @@ public func runRelay(
     let redis = RedisClient(configuration: distributed.redis, logger: logger)
     let startup = DistributedStartup(store: store, redis: redis, logger: logger)
     let metrics = metricsAddress == nil ? nil : ServerMetrics()
-    let relayService = StartingService(
-        before: { try await startup.prepare() },
-        then: OutboxRelay(
-            redis: redis,
-            store: store,
-            logger: logger,
-            configuration: relay,
-            metrics: metrics.map { RelayMetrics(factory: $0.factory) } ?? .init()
-        )
+    let outboxRelay = OutboxRelay(
+        redis: redis,
+        store: store,
+        logger: logger,
+        configuration: relay,
+        metrics: metrics.map { RelayMetrics(factory: $0.factory) } ?? .init()
     )
-    var services: [any Service] = [store, redis, relayService]
+    let relayService = StartingService(before: { try await startup.prepare() }, then: outboxRelay)
+    var services: [any Service] = [store, redis, relayService, RelayWatchdog(relay: outboxRelay, logger: logger)]
     if let metrics, let metricsAddress {
         let router = Router()
         router.get("/metrics") { _, _ in
