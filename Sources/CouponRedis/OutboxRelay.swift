@@ -1,10 +1,10 @@
-import Synchronization
 import CoreMetrics
 import CouponCore
 import Foundation
 import Logging
 import RESP
 import ServiceLifecycle
+import Synchronization
 
 /// Moves issued coupons from the Redis outbox streams into the database of record.
 ///
