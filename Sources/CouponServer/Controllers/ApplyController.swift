@@ -90,19 +90,20 @@ struct ApplyController {
                 kind: "invalid-user-id"
             )
         }
-        do {
-            return try await tokens.user(authorization: request.headers[.authorization])
-        } catch {
-            throw Problem.invalidToken("\(error)")
-        }
+        return try await tokens.user(of: request)
     }
 }
 
-extension Problem {
-    /// 401 for a missing or refused user token, with RFC 6750's challenge.
-    static func invalidToken(_ detail: String) -> Problem {
-        var problem = Problem(.unauthorized, kind: "invalid-token", title: "Unauthorized", detail: detail + ".")
-        problem.headers[.wwwAuthenticate] = #"Bearer error="invalid_token""#
-        return problem
+extension UserTokenVerifier {
+    /// The user of `request`'s bearer token; a missing or refused token is a 401 problem
+    /// with RFC 6750's challenge.
+    func user(of request: Request) async throws -> UserID {
+        do {
+            return try await self.user(authorization: request.headers[.authorization])
+        } catch {
+            var problem = Problem(.unauthorized, kind: "invalid-token", title: "Unauthorized", detail: "\(error).")
+            problem.headers[.wwwAuthenticate] = #"Bearer error="invalid_token""#
+            throw problem
+        }
     }
 }

@@ -22,13 +22,7 @@ struct CampaignController<Context: RequestContext> {
         router.get("/users/:userId/coupons") { request, context in
             let user = try UserID(parsing: context.parameters.get("userId") ?? "")
             if let tokens {
-                let holder: UserID
-                do {
-                    holder = try await tokens.user(authorization: request.headers[.authorization])
-                } catch {
-                    throw Problem.invalidToken("\(error)")
-                }
-                guard holder == user else {
+                guard try await tokens.user(of: request) == user else {
                     throw Problem(.forbidden, kind: "forbidden", title: "Forbidden", detail: "A token may read its own user's coupons only.")
                 }
             }
