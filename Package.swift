@@ -80,6 +80,25 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // MariaDB Connector/C (Debian: libmariadb-dev), which speaks to MySQL and MariaDB servers.
+        .systemLibrary(
+            name: "CMariaDB",
+            pkgConfig: "libmariadb",
+            providers: [.apt(["libmariadb-dev"])]
+        ),
+        .target(
+            name: "CouponMySQL",
+            dependencies: [
+                "CMariaDB",
+                "CouponCore",
+                "CouponStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "CouponServer",
             dependencies: [
@@ -87,6 +106,7 @@ let package = Package(
                 "CouponRedis",
                 "CouponAuth",
                 "CouponStore",
+                "CouponMySQL",
                 "RESP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -135,6 +155,7 @@ let package = Package(
             name: "CouponTestSupport",
             dependencies: [
                 "CouponStore",
+                "CouponMySQL",
                 "RESP",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -164,6 +185,7 @@ let package = Package(
             dependencies: [
                 "CouponCore",
                 "CouponStore",
+                "CouponMySQL",
                 "CouponTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),

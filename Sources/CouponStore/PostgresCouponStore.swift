@@ -28,7 +28,7 @@ import ServiceLifecycle
 /// without this bound a write would wait; instead it throws ``CouponStoreError``, and calls succeed
 /// again once the pool reconnects. A write that times out while its COMMIT is in flight may have
 /// committed: coupon inserts are idempotent, so the relay simply retries.
-public final class PostgresCouponStore: CouponStore, Service {
+public final class PostgresCouponStore: DatabaseOfRecord {
     public struct Configuration: Sendable {
         public var url: PostgresURL
         /// The longest one call (waiting for a connection, then its queries) may take.
@@ -128,10 +128,6 @@ public final class PostgresCouponStore: CouponStore, Service {
     }
 
     /// Applies the migrations this version knows and the database lacks; see ``PostgresMigrations``.
-    ///
-    /// Safe to call from many instances at once. Needs ``run()`` to be running.
-    ///
-    /// - Throws: ``CouponStoreError`` if the database's schema is newer than this code, or a migration fails.
     public func migrate() async throws {
         let logger = self.logger
         _ = try await self.withConnection("migration") { connection in
@@ -139,16 +135,7 @@ public final class PostgresCouponStore: CouponStore, Service {
         }
     }
 
-    /// Runs the pool, migrates, then runs `body`; stops the pool when `body` returns or throws.
-    public func withRunning<T>(_ body: () async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await self.run() }
-            // Cancelling run() closes the pool; the group then waits for it to finish.
-            defer { group.cancelAll() }
-            try await self.migrate()
-            return try await body()
-        }
-    }
+    public var location: String { "PostgreSQL at \(self.configuration.url)" }
 
     // MARK: CouponStore
 

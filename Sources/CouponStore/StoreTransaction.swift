@@ -4,7 +4,7 @@ import CouponCore
 ///
 /// Each store implements these few statements; ``apply(_:rowsPerInsert:)``
 /// holds the batch semantics (order, batched inserts, epochs) once for both.
-protocol StoreTransaction {
+package protocol StoreTransaction {
     /// Inserts coupons, ignoring any that exist (same campaign and user, or same campaign and sequence).
     func insert(_ coupons: [Coupon]) async throws
     /// Inserts a campaign; fails if the id exists.
@@ -17,7 +17,7 @@ protocol StoreTransaction {
 
 extension StoreTransaction {
     /// Applies `writes` in order, buffering consecutive coupons into multi-row inserts.
-    func apply(_ writes: [StoreWrite], rowsPerInsert: Int) async throws {
+    package func apply(_ writes: [StoreWrite], rowsPerInsert: Int) async throws {
         var pending: [Coupon] = []
         var epochs: [CampaignID: Int64] = [:]
 

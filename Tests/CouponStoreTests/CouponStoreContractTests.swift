@@ -2,7 +2,7 @@ import CouponCore
 import CouponStore
 import Testing
 
-/// What every ``CouponStore`` must do, run against each backend (SQLite and PostgreSQL).
+/// What every ``CouponStore`` must do, run against each backend (SQLite, PostgreSQL and MariaDB).
 @Suite struct CouponStoreContractTests {
     @Test(arguments: StoreBackend.allCases)
     func writesAndReadsBack(_ backend: StoreBackend) async throws {

@@ -105,7 +105,7 @@ import Testing
     ///
     /// Uses a cluster of its own: stopping the shared server would fail the tests running beside it.
     @Test func aStoppedServerFailsCallsInTimeAndTheStoreRecovers() async throws {
-        try await PrivatePostgresServer.with { server, url in
+        try await PrivateDatabaseServer.postgres { server, url in
             try await TestPostgres.withStore(url, operationTimeout: .seconds(2)) { store in
                 let campaign = try CampaignID(validating: "a")
                 try await store.write([.createCampaign(try Fixture.campaign("a"))])

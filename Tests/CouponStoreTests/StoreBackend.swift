@@ -9,6 +9,7 @@ import Testing
 enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case sqlite
     case postgres
+    case mysql
 
     var testDescription: String { self.rawValue }
 
@@ -31,6 +32,10 @@ enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
         case .postgres:
             return try await TestPostgres.withDatabase { url in
                 try await TestPostgres.withStore(url) { store in try await body(store) }
+            }
+        case .mysql:
+            return try await TestMySQL.withDatabase { url in
+                try await TestMySQL.withStore(url) { store in try await body(store) }
             }
         }
     }

@@ -1,33 +1,45 @@
+import CouponMySQL
 import CouponStore
 import CouponTestSupport
 import Foundation
 
-/// A PostgreSQL cluster of one test's own, made by `scripts/postgres-server.sh` in a temporary state
-/// directory, so the test can stop and restart it without disturbing the shared server that the
-/// other tests use in parallel. It is always deleted afterwards, also when the test fails.
-struct PrivatePostgresServer: Sendable {
+/// A database server of one test's own, made by `scripts/postgres-server.sh` or `scripts/mariadb-server.sh`
+/// in a temporary state directory, so the test can stop and restart it without disturbing the shared
+/// server that the other tests use in parallel. It is always deleted afterwards, also when the test fails.
+struct PrivateDatabaseServer: Sendable {
     struct ScriptFailed: Error, CustomStringConvertible {
         var command: String
         var status: Int32
         var stderr: String
-        var description: String { "scripts/postgres-server.sh \(self.command) exited with \(self.status): \(self.stderr)" }
+        var description: String { "\(self.command) exited with \(self.status): \(self.stderr)" }
     }
 
-    static let script = URL(fileURLWithPath: #filePath)
+    static let scripts = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("scripts/postgres-server.sh").path
+        .appendingPathComponent("scripts")
 
+    let script: String
     let stateDirectory: String
 
-    /// Starts a new cluster, runs `body` with it and its URL, then stops and deletes it.
-    static func with<T>(_ body: (PrivatePostgresServer, PostgresURL) async throws -> T) async throws -> T {
+    /// Starts a PostgreSQL cluster of its own, runs `body` with it and its URL, then stops and deletes it.
+    static func postgres<T>(_ body: (PrivateDatabaseServer, PostgresURL) async throws -> T) async throws -> T {
         // The shared server's variable says scripts/test.sh has prepared PostgreSQL on this machine.
         _ = try TestPostgres.url()
-        let state = FileManager.default.temporaryDirectory.appendingPathComponent("cg-private-pg-\(UUID().uuidString)").path
-        let server = PrivatePostgresServer(stateDirectory: state)
+        return try await Self.with(script: "postgres-server.sh") { server, text in try await body(server, try PostgresURL(text)) }
+    }
+
+    /// Starts a MariaDB server of its own, runs `body` with it and its URL, then stops and deletes it.
+    static func mysql<T>(_ body: (PrivateDatabaseServer, MySQLURL) async throws -> T) async throws -> T {
+        _ = try TestMySQL.url()
+        return try await Self.with(script: "mariadb-server.sh") { server, text in try await body(server, try MySQLURL(text)) }
+    }
+
+    private static func with<T>(script: String, _ body: (PrivateDatabaseServer, String) async throws -> T) async throws -> T {
+        let state = FileManager.default.temporaryDirectory.appendingPathComponent("cg-private-db-\(UUID().uuidString)").path
+        let server = PrivateDatabaseServer(script: Self.scripts.appendingPathComponent(script).path, stateDirectory: state)
         defer { try? FileManager.default.removeItem(atPath: state) }
         do {
-            let url = try PostgresURL(try await server.run("start"))
+            let url = try await server.run("start")
             let result = try await body(server, url)
             _ = try await server.run("stop")
             return result
@@ -58,7 +70,7 @@ struct PrivatePostgresServer: Sendable {
 
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [Self.script, command, self.stateDirectory]
+        process.arguments = [self.script, command, self.stateDirectory]
         // Files, not pipes: nothing has to drain them while the script runs.
         process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
         process.standardError = try FileHandle(forWritingTo: stderrURL)
@@ -73,7 +85,7 @@ struct PrivatePostgresServer: Sendable {
         let stdout = (try? String(contentsOf: stdoutURL, encoding: .utf8)) ?? ""
         guard process.terminationStatus == 0 else {
             throw ScriptFailed(
-                command: command,
+                command: "\(self.script) \(command)",
                 status: process.terminationStatus,
                 stderr: (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? ""
             )
