@@ -199,6 +199,7 @@ let package = Package(
                 "CouponCore",
                 "CouponRedis",
                 "CouponStore",
+                "CouponMySQL",
                 "CouponTestSupport",
                 "RESP",
                 .product(name: "Logging", package: "swift-log"),
@@ -226,6 +227,7 @@ let package = Package(
             name: "CouponServerTests",
             dependencies: [
                 "CouponCore",
+                "CouponMySQL",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 "CouponTestSupport",

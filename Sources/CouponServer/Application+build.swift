@@ -172,7 +172,7 @@ func distributedParts(
     metrics: ServerMetrics?,
     logger: Logger
 ) -> ApplicationParts {
-    let store = PostgresCouponStore(configuration: .init(url: distributed.postgres), logger: logger)
+    let store = distributed.database.makeStore(logger: logger)
     let redis = RedisClient(configuration: distributed.redis, logger: logger)
     let factory = metrics?.factory
     let gate = RedisGate(

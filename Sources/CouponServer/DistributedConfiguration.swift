@@ -1,50 +1,91 @@
+import CouponMySQL
 import CouponStore
+import Logging
 import RESP
 
-/// Distributed mode: the gate in Redis, coupons in PostgreSQL.
+/// Distributed mode: the gate in Redis, coupons in a database of record (PostgreSQL or MySQL).
 public struct DistributedConfiguration: Sendable {
+    /// The database of record: exactly one per deployment.
+    public enum Database: Sendable, Hashable, CustomStringConvertible {
+        case postgres(PostgresURL)
+        case mysql(MySQLURL)
+
+        /// The URL with its password masked.
+        public var description: String {
+            switch self {
+            case .postgres(let url): url.description
+            case .mysql(let url): url.description
+            }
+        }
+
+        /// A store for this database, not yet running: add it to a `ServiceGroup` or use `withRunning`.
+        public func makeStore(logger: Logger) -> any DatabaseOfRecord {
+            switch self {
+            case .postgres(let url): PostgresCouponStore(configuration: .init(url: url), logger: logger)
+            case .mysql(let url): MySQLCouponStore(configuration: .init(url: url), logger: logger)
+            }
+        }
+    }
+
     public var redis: RedisConfiguration
-    public var postgres: PostgresURL
+    public var database: Database
     /// Run the outbox relay in the API process too (`serve --with-relay`).
     public var withRelay: Bool
 
-    public init(redis: RedisConfiguration, postgres: PostgresURL, withRelay: Bool = false) {
+    public init(redis: RedisConfiguration, database: Database, withRelay: Bool = false) {
         self.redis = redis
-        self.postgres = postgres
+        self.database = database
         self.withRelay = withRelay
     }
 
-    /// Reads `--redis`/`COUPONGATE_REDIS_URL` and `--postgres`/`COUPONGATE_POSTGRES_URL`.
-    /// Returns nil when neither is given (the embedded default); both or neither are required.
-    public init?(redis: String?, postgres: String?, withRelay: Bool, environment: [String: String]) throws(SettingError) {
+    /// Reads `--redis`/`COUPONGATE_REDIS_URL` and the database of record, `--postgres`/`COUPONGATE_POSTGRES_URL`
+    /// or `--mysql`/`COUPONGATE_MYSQL_URL`. Returns nil when none is given (the embedded default); distributed
+    /// mode needs Redis and exactly one database.
+    public init?(
+        redis: String?,
+        postgres: String?,
+        mysql: String? = nil,
+        withRelay: Bool,
+        environment: [String: String]
+    ) throws(SettingError) {
         let settings = SettingReader(environment: environment)
         let redisSetting = settings.pick(redis, option: "redis", variable: "COUPONGATE_REDIS_URL")
         let postgresSetting = settings.pick(postgres, option: "postgres", variable: "COUPONGATE_POSTGRES_URL")
+        let mysqlSetting = settings.pick(mysql, option: "mysql", variable: "COUPONGATE_MYSQL_URL")
         let relay = try settings.flag(withRelay, option: "with-relay", variable: "COUPONGATE_WITH_RELAY")
-        switch (redisSetting, postgresSetting) {
+
+        if let postgresSetting, let mysqlSetting {
+            throw SettingError(
+                "\(postgresSetting.source) and \(mysqlSetting.source) are both given: distributed mode keeps coupons in one database of record; give one"
+            )
+        }
+        let databaseSetting = postgresSetting ?? mysqlSetting
+        switch (redisSetting, databaseSetting) {
         case (nil, nil):
-            if relay { throw SettingError("--with-relay needs distributed mode: give --redis URL and --postgres URL") }
+            if relay { throw SettingError("--with-relay needs distributed mode: give --redis URL and --postgres URL (or --mysql URL)") }
             return nil
-        case (nil, _?):
-            throw SettingError("--postgres needs --redis too: distributed mode keeps the gate in Redis (or give neither for the embedded default)")
+        case (nil, let database?):
+            throw SettingError(
+                "\(database.source) needs --redis too: distributed mode keeps the gate in Redis (or give neither for the embedded default)"
+            )
         case (_?, nil):
             throw SettingError(
-                "--redis needs --postgres too: distributed mode stores coupons in PostgreSQL (or give neither for the embedded default)"
+                "--redis needs a database of record too: --postgres URL or --mysql URL (or give neither for the embedded default)"
             )
-        case (let redisSetting?, let postgresSetting?):
+        case (let redisSetting?, let databaseSetting?):
             let redis: RedisConfiguration
             do {
                 redis = try RedisConfiguration(url: redisSetting.text)
             } catch {
                 throw SettingError("invalid value for \(redisSetting.source): \(Self.message(of: error))")
             }
-            let postgres: PostgresURL
+            let database: Database
             do {
-                postgres = try PostgresURL(postgresSetting.text)
+                database = postgresSetting != nil ? .postgres(try PostgresURL(databaseSetting.text)) : .mysql(try MySQLURL(databaseSetting.text))
             } catch {
-                throw SettingError("invalid value for \(postgresSetting.source): \(error.message)")
+                throw SettingError("invalid value for \(databaseSetting.source): \(error.message)")
             }
-            self.init(redis: redis, postgres: postgres, withRelay: relay)
+            self.init(redis: redis, database: database, withRelay: relay)
         }
     }
 

@@ -2,13 +2,13 @@ import CouponStore
 import Logging
 import RESP
 
-/// Waits, bounded, for PostgreSQL and Redis at start, and migrates the database.
+/// Waits, bounded, for the database of record and Redis at start, and migrates the database.
 ///
 /// The services start together, so the first calls may find no connection
 /// yet; rather than fail the start on that, this retries for `timeout` and
 /// then fails with one line naming what did not answer.
 struct DistributedStartup {
-    let store: PostgresCouponStore
+    let store: any DatabaseOfRecord
     let redis: RedisClient
     let logger: Logger
     var timeout: Duration = .seconds(30)
@@ -27,7 +27,7 @@ struct DistributedStartup {
             }
         }
         if let lastError {
-            throw StartupError("PostgreSQL at \(self.store.configuration.url) is not usable after \(self.timeout): \(lastError)")
+            throw StartupError("\(self.store.location) is not usable after \(self.timeout): \(lastError)")
         }
         while !self.redis.isConnected {
             guard ContinuousClock.now < deadline else {
@@ -35,7 +35,7 @@ struct DistributedStartup {
             }
             try await Task.sleep(for: .milliseconds(100))
         }
-        self.logger.info("PostgreSQL migrated and Redis connected")
+        self.logger.info("Database migrated and Redis connected", metadata: ["database": "\(self.store.location)"])
     }
 }
 

@@ -19,7 +19,7 @@ public func runRelay(
     metricsAddress: (host: String, port: Int)? = nil,
     logger: Logger
 ) async throws {
-    let store = PostgresCouponStore(configuration: .init(url: distributed.postgres), logger: logger)
+    let store = distributed.database.makeStore(logger: logger)
     let redis = RedisClient(configuration: distributed.redis, logger: logger)
     let startup = DistributedStartup(store: store, redis: redis, logger: logger)
     let metrics = metricsAddress == nil ? nil : ServerMetrics()
@@ -61,10 +61,10 @@ public func runRelay(
 
 /// `coupongate reconcile`: compares Redis winners, the outbox and database rows for one campaign.
 public func reconcile(_ campaign: CampaignID, repair: Bool, distributed: DistributedConfiguration, logger: Logger) async throws -> Reconciler.Report {
-    let store = PostgresCouponStore(configuration: .init(url: distributed.postgres), logger: logger)
+    let store = distributed.database.makeStore(logger: logger)
     let redis = RedisClient(configuration: distributed.redis, logger: logger)
     return try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { await store.run() }
+        group.addTask { try await store.run() }
         group.addTask { try await redis.run() }
         defer { group.cancelAll() }
         try await DistributedStartup(store: store, redis: redis, logger: logger).prepare()

@@ -55,6 +55,7 @@ extension ServerConfiguration {
         public var logLevel: String?
         public var redis: String?
         public var postgres: String?
+        public var mysql: String?
         public var withRelay: Bool
         public var metrics: String?
         public var maxInFlight: String?
@@ -76,6 +77,7 @@ extension ServerConfiguration {
             logLevel: String? = nil,
             redis: String? = nil,
             postgres: String? = nil,
+            mysql: String? = nil,
             withRelay: Bool = false,
             metrics: String? = nil,
             maxInFlight: String? = nil,
@@ -96,6 +98,7 @@ extension ServerConfiguration {
             self.logLevel = logLevel
             self.redis = redis
             self.postgres = postgres
+            self.mysql = mysql
             self.withRelay = withRelay
             self.metrics = metrics
             self.maxInFlight = maxInFlight
@@ -153,6 +156,7 @@ extension ServerConfiguration {
         self.distributed = try DistributedConfiguration(
             redis: flags.redis,
             postgres: flags.postgres,
+            mysql: flags.mysql,
             withRelay: flags.withRelay,
             environment: environment
         )

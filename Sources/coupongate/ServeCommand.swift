@@ -73,6 +73,7 @@ struct ServeCommand: AsyncParsableCommand {
             logLevel: self.logLevel,
             redis: self.distributed.redis,
             postgres: self.distributed.postgres,
+            mysql: self.distributed.mysql,
             withRelay: self.withRelay,
             metrics: self.metrics,
             maxInFlight: self.maxInFlight,

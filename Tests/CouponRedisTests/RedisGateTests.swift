@@ -151,10 +151,11 @@ import Testing
         }
     }
 
-    @Test func keysLostByRedisAreRebuiltFromTheDatabase() async throws {
+    @Test(arguments: RecordDatabase.allCases)
+    func keysLostByRedisAreRebuiltFromTheDatabase(_ database: RecordDatabase) async throws {
         var relay = OutboxRelay.Configuration()
         relay.idleDelay = .milliseconds(5)
-        try await RedisStack.with(relay: relay) { stack in
+        try await RedisStack.with(relay: relay, database: database) { stack in
             let campaign = try await stack.campaign("rebuilt", limit: 5)
             let gate = stack.gates[0]
             var coupons: [Coupon] = []

@@ -3,13 +3,15 @@ import CouponRedis
 import CouponTestSupport
 import Testing
 
-/// The foundation's race, through two instances sharing one Redis, with the relay running.
+/// The foundation's race, through two instances sharing one Redis, with the relay running, into
+/// each database of record.
 @Suite struct RedisRaceTests {
-    @Test func twentyThousandAppliesThroughTwoInstances() async throws {
+    @Test(arguments: RecordDatabase.allCases)
+    func twentyThousandAppliesThroughTwoInstances(_ database: RecordDatabase) async throws {
         var relay = OutboxRelay.Configuration()
         relay.idleDelay = .milliseconds(5)
         relay.campaignRefresh = .milliseconds(100)
-        try await RedisStack.with(instances: 2, relay: relay) { stack in
+        try await RedisStack.with(instances: 2, relay: relay, database: database) { stack in
             let campaign = try await stack.campaign("race", limit: 100)
             let answers = try await withThrowingTaskGroup(of: (Int64, ApplyOutcome).self) { group in
                 for index in 0..<20_000 {

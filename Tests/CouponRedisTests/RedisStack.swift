@@ -7,9 +7,28 @@ import Foundation
 import Logging
 import RESP
 import ServiceLifecycle
+import Testing
 
-/// One distributed deployment for a test: a private redis-server, a fresh
-/// PostgreSQL database (on the server scripts/test.sh starts), and `instances` API instances (a client, a gate and a sold-out
+/// The database of record a ``RedisStack`` writes to, on the servers scripts/test.sh starts.
+enum RecordDatabase: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case postgres
+    case mysql
+
+    var testDescription: String { self.rawValue }
+
+    /// A fresh database with a running, migrated store on it for the duration of `body`.
+    func withStore<T>(_ body: (any CouponStore) async throws -> T) async throws -> T {
+        switch self {
+        case .postgres:
+            try await TestPostgres.withDatabase { url in try await TestPostgres.withStore(url) { try await body($0) } }
+        case .mysql:
+            try await TestMySQL.withDatabase { url in try await TestMySQL.withStore(url) { try await body($0) } }
+        }
+    }
+}
+
+/// One distributed deployment for a test: a private redis-server, a fresh database of record (PostgreSQL
+/// unless the test picks MariaDB), and `instances` API instances (a client, a gate and a sold-out
 /// watcher each) sharing them.
 struct RedisStack: Sendable {
     let server: RedisServerProcess
@@ -42,20 +61,19 @@ struct RedisStack: Sendable {
         appendOnly: Bool = false,
         relay: OutboxRelay.Configuration? = nil,
         metrics: (any MetricsFactory)? = nil,
+        database: RecordDatabase = .postgres,
         _ body: @Sendable (RedisStack) async throws -> T
     ) async throws -> T {
         let server = try await RedisServerProcess.start(appendOnly: appendOnly)
         defer { server.stop() }
-        return try await TestPostgres.withDatabase { url in
-            try await TestPostgres.withStore(url) { store in
-                try await Self.with(server: server, store: store, instances: instances, relay: relay, metrics: metrics, body)
-            }
+        return try await database.withStore { store in
+            try await Self.with(server: server, store: store, instances: instances, relay: relay, metrics: metrics, body)
         }
     }
 
     private static func with<T: Sendable>(
         server: RedisServerProcess,
-        store: PostgresCouponStore,
+        store: any CouponStore,
         instances: Int,
         relay: OutboxRelay.Configuration?,
         metrics: (any MetricsFactory)?,

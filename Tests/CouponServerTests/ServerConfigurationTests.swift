@@ -1,3 +1,4 @@
+import CouponMySQL
 import CouponServer
 import CouponStore
 import Logging
@@ -102,12 +103,29 @@ import Testing
         let distributed = try #require(configuration.distributed)
         #expect(distributed.redis.endpoint == .tcp(host: "127.0.0.1", port: 6380))
         #expect(distributed.redis.database == 2)
-        #expect(distributed.postgres.database == "coupons")
+        #expect(distributed.database == .postgres(try PostgresURL("postgres://cg:secret@127.0.0.1:5433/coupons")))
         #expect(distributed.withRelay)
     }
 
+    @Test func aMySQLURLSelectsMySQLAsTheDatabaseOfRecord() throws {
+        let configuration = try ServerConfiguration(
+            flags: Flags(redis: "redis://127.0.0.1"),
+            environment: ["COUPONGATE_MYSQL_URL": "mysql://cg:secret@127.0.0.1:3307/coupons"]
+        )
+        let distributed = try #require(configuration.distributed)
+        #expect(distributed.database == .mysql(try MySQLURL("mysql://cg:secret@127.0.0.1:3307/coupons")))
+        #expect(distributed.database.description == "mysql://cg:***@127.0.0.1:3307/coupons")
+    }
+
     @Test(arguments: [
-        (Flags(redis: "redis://127.0.0.1"), [String: String](), "--postgres"),
+        (Flags(redis: "redis://127.0.0.1"), [String: String](), "--postgres URL or --mysql URL"),
+        (Flags(redis: "redis://127.0.0.1", postgres: "postgres://u@127.0.0.1/db", mysql: "mysql://u@127.0.0.1/db"), [:], "--mysql"),
+        (
+            Flags(redis: "redis://127.0.0.1", postgres: "postgres://u@127.0.0.1/db"), ["COUPONGATE_MYSQL_URL": "mysql://u@h/db"],
+            "COUPONGATE_MYSQL_URL"
+        ),
+        (Flags(mysql: "mysql://u@127.0.0.1/db"), [:], "--redis"),
+        (Flags(redis: "redis://127.0.0.1", mysql: "postgres://u@h/db"), [:], "--mysql"),
         (Flags(postgres: "postgres://u@127.0.0.1/db"), [:], "--redis"),
         (Flags(withRelay: true), [:], "--with-relay"),
         (Flags(redis: "http://127.0.0.1", postgres: "postgres://u@127.0.0.1/db"), [:], "--redis"),
@@ -129,5 +147,9 @@ import Testing
             try ServerConfiguration(flags: Flags(redis: "redis://127.0.0.1", postgres: "postgres://u:hunter2@h:notaport/db"), environment: [:])
         }
         #expect(!error.description.contains("hunter2"), "\(error)")
+        let mysql = try #require(throws: SettingError.self) {
+            try ServerConfiguration(flags: Flags(redis: "redis://127.0.0.1", mysql: "mysql://u:hunter2@h:notaport/db"), environment: [:])
+        }
+        #expect(!mysql.description.contains("hunter2"), "\(mysql)")
     }
 }
