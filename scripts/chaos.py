@@ -2,7 +2,9 @@
 """The fault suite: the invariants of DESIGN.md §1 under one injected fault per round.
 
 Starts on loopback the distributed stack as an operator runs it: redis-server
-(AOF, appendfsync always), PostgreSQL (scripts/postgres-server.sh), two
+(AOF, appendfsync always), the database of record (PostgreSQL by
+scripts/postgres-server.sh, or MariaDB by scripts/mariadb-server.sh with
+--database mysql), two
 `coupongate serve` instances and one `coupongate relay` process. Each round
 is a drop on a new campaign, paced at --rate requests/s, with more users than
 coupons (every user applying twice on alternating instances, some a third
@@ -14,7 +16,7 @@ it one fault, taken in turn from:
                   exit 0 within 30 s, answering what it admitted), start it again
   kill-relay      SIGKILL the relay, start it again
   restart-redis   SIGKILL redis-server, start it again from its AOF
-  restart-pg      stop PostgreSQL (immediate), start it again
+  restart-db      stop the database (PostgreSQL: immediate), start it again
   stall-relay     SIGSTOP the relay for --stall-seconds (a stalled consumer), SIGCONT
   pending-kill    SIGKILL the relay, let a second of coupons pile up, lock the
                   coupons table, start a relay (it reads the backlog into its
@@ -31,12 +33,12 @@ and a retry must answer 409 with that coupon. One line per round, a total,
 and exit 1 on any violation.
 
 Usage: chaos.py PATH_TO_COUPONGATE [--rounds N] [--round-seconds S] [--stall-seconds S] [--rate R]
+                [--faults F,F…] [--database postgres|mysql]
   The test command runs the short form (one round per fault); by hand:
   scripts/chaos.py .build/debug/coupongate --rounds 50
 """
 import argparse
 import json
-import os
 import random
 import signal
 import subprocess
@@ -45,11 +47,9 @@ import tempfile
 import threading
 import time
 
-from distributed_stack import Coupongate, Redis, request, start_postgres
+from distributed_stack import Coupongate, Database, Redis, request
 
-FAULTS = ["kill-api", "kill-relay", "restart-redis", "restart-pg", "stall-relay", "pending-kill", "sigterm-api"]
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PG = os.path.join(REPO, "scripts", "postgres-server.sh")
+FAULTS = ["kill-api", "kill-relay", "restart-redis", "restart-db", "stall-relay", "pending-kill", "sigterm-api"]
 TOKEN = "chaos-suite-admin-token-0123"
 CLIENTS = 8
 # Every user applies twice, every seventh a third time: 2 1/7 requests per user.
@@ -57,13 +57,12 @@ REQUESTS_PER_USER = 15 / 7
 
 
 class Stack:
-    def __init__(self, state):
-        self.state, self.pg_state = state, os.path.join(state, "pg")
-        subprocess.run([PG, "start", self.pg_state], check=True, stdout=subprocess.DEVNULL)
-        self.postgres_url = open(os.path.join(self.pg_state, "postgres.url")).read().strip()
+    def __init__(self, state, database):
+        self.state = state
+        self.database = Database(database, state).start()
         self.redis = Redis(state)
         self.redis.start()
-        self.common = ["--redis", self.redis.url, "--postgres", self.postgres_url]
+        self.common = ["--redis", self.redis.url, *self.database.flag]
         self.apis = []
         for _ in range(2):
             self.apis.append(self.start_api())
@@ -90,16 +89,13 @@ class Stack:
                 total += int(out[0])
         return total
 
-    def halt_pg(self):
-        subprocess.run([PG, "halt", self.pg_state], check=True, stdout=subprocess.DEVNULL)
-
     def stop(self):
         for process in self.apis + [self.relay] + self.spare:
             if process.process and process.process.poll() is None:
                 process.kill(signal.SIGTERM)
         if self.redis.process and self.redis.process.poll() is None:
             self.redis.kill()
-        subprocess.run([PG, "stop", self.pg_state], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.database.stop()
 
 
 def inject(stack, fault, stall_seconds):
@@ -127,10 +123,10 @@ def inject(stack, fault, stall_seconds):
         stack.redis.kill()
         time.sleep(0.5)
         stack.redis.start()
-    elif fault == "restart-pg":
-        stack.halt_pg()
+    elif fault == "restart-db":
+        stack.database.halt()
         time.sleep(1)
-        start_postgres(PG, stack.pg_state, stack.postgres_url)
+        stack.database.resume()
     elif fault == "stall-relay":
         stack.relay.process.send_signal(signal.SIGSTOP)
         time.sleep(stall_seconds)
@@ -142,11 +138,7 @@ def inject(stack, fault, stall_seconds):
         stack.relay.kill()
         stack.spare.append(stack.relay)
         time.sleep(1)
-        lock = subprocess.Popen(["psql", stack.postgres_url, "-q"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        lock.stdin.write("BEGIN; LOCK TABLE coupons IN ACCESS EXCLUSIVE MODE; SELECT 'locked';\n")
-        lock.stdin.flush()
-        while "locked" not in lock.stdout.readline():
-            pass
+        lock = stack.database.lock_coupons()
         stack.relay = stack.start_relay()
         deadline = time.time() + 10
         while stack.pending() == 0 and time.time() < deadline:
@@ -155,7 +147,7 @@ def inject(stack, fault, stall_seconds):
         held = stack.pending()
         stack.relay.kill()
         stack.spare.append(stack.relay)
-        lock.communicate("COMMIT;\n", timeout=30)
+        stack.database.release(lock)
         stack.relay = stack.start_relay()
         return f"{held} pending at the kill"
     return ""
@@ -216,14 +208,9 @@ def drain(stack, campaign, timeout=120):
             stack.relay_restarts += 1
         result = subprocess.run([Coupongate.binary, "reconcile", "--campaign", campaign, *stack.common], capture_output=True, text=True)
         if result.returncode == 0 and "in flight (outbox, not yet in the database): 0" in result.stdout:
-            out = subprocess.run(["psql", stack.postgres_url, "-At", "-F", ",", "-c",
-                                  f"SELECT user_id, sequence FROM coupons WHERE campaign_id = '{campaign}'"],
-                                 capture_output=True, text=True, check=True).stdout
-            rows = []
-            for line in out.split():
-                user, sequence = (int(x) for x in line.split(","))
-                rows.append((user, sequence))
-            return rows
+            # The campaign id is the script's own (chaos-N), not input.
+            return [(int(user), int(sequence))
+                    for user, sequence in stack.database.rows(f"SELECT user_id, sequence FROM coupons WHERE campaign_id = '{campaign}'")]
         time.sleep(0.5)
     if result is not None:
         print(f"      reconcile (exit {result.returncode}):\n{result.stdout}{result.stderr}", flush=True)
@@ -270,13 +257,18 @@ def main():
     parser.add_argument("--stall-seconds", type=float, default=10.0)
     parser.add_argument("--rate", type=float, default=600, help="requests per second over all clients")
     parser.add_argument("--faults", default=",".join(FAULTS), help="the faults to take in turn, comma-separated")
+    parser.add_argument("--database", default="postgres", choices=Database.KINDS, help="the database of record")
     options = parser.parse_args()
+    unknown = set(options.faults.split(",")) - set(FAULTS)
+    if unknown:
+        parser.error(f"unknown fault(s) {', '.join(sorted(unknown))}; known: {', '.join(FAULTS)}")
     # Sold out near the round's end, so the fault (at half time) hits a drop still issuing.
     limit = max(10, int(options.rate / REQUESTS_PER_USER * options.round_seconds * 0.8))
     Coupongate.binary = options.binary
 
     state = tempfile.mkdtemp(prefix="cg-chaos-")
-    stack = Stack(state)
+    stack = Stack(state, options.database)
+    print(f"database of record: {stack.database.name}", flush=True)
     totals = {"requests": 0, "200s": 0, "rows": 0, "violations": 0}
     try:
         print(f"{'round':>5} {'fault':<14} {'requests':>8} {'200s':>6} {'rows':>6} {'violations':>10}  note", flush=True)

@@ -2,20 +2,20 @@
 """Fault rounds against the real distributed stack, as an operator runs it.
 
 Starts on loopback: redis-server (AOF, appendfsync always), a throwaway
-PostgreSQL (scripts/postgres-server.sh), two `coupongate serve` instances and
-one `coupongate relay` process. Clients apply on both instances (every user
-twice, on alternating instances) while, one round each, the relay is SIGKILLed
-and restarted, PostgreSQL is stopped and started, and Redis is killed and
+database of record (PostgreSQL by scripts/postgres-server.sh, or with
+--database mysql MariaDB by scripts/mariadb-server.sh), two `coupongate serve`
+instances and one `coupongate relay` process. Clients apply on both instances
+(every user twice, on alternating instances) while, one round each, the relay
+is SIGKILLed and restarted, the database is stopped and started, and Redis is killed and
 restarted from its AOF. Then it waits for the pipeline to drain and checks:
 every 200 has its row (same user, same sequence); no user has two rows; rows
 <= limit; each row not answered 200 belongs to an apply whose answer was lost
 in flight, and a retry returns 409 with that coupon; sequences are 1..issued;
 while Redis was down, applies answered 503 with Retry-After in under 2 s.
 
-Usage: distributed_smoke.py PATH_TO_COUPONGATE [--seconds-per-round N]
+Usage: distributed_smoke.py PATH_TO_COUPONGATE [--seconds-per-round N] [--database postgres|mysql]
 """
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -23,27 +23,24 @@ import tempfile
 import threading
 import time
 
-from distributed_stack import Coupongate, Redis, metric_values, request, start_postgres
+from distributed_stack import Coupongate, Database, Redis, metric_values, request
 from smoke_checks import Checks, free_port
 
 BINARY = sys.argv[1] if len(sys.argv) > 1 else ".build/debug/coupongate"
 Coupongate.binary = BINARY
 ROUND_SECONDS = float(sys.argv[sys.argv.index("--seconds-per-round") + 1]) if "--seconds-per-round" in sys.argv else 2.0
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATABASE = sys.argv[sys.argv.index("--database") + 1] if "--database" in sys.argv else "postgres"
 TOKEN = "distributed-smoke-admin-token"
 LIMIT = 1_000_000
-check = Checks("distributed smoke")
+check = Checks(f"distributed smoke ({DATABASE})")
 
 
 def main():
     state = tempfile.mkdtemp(prefix="cg-dist-")
-    pg_state = os.path.join(state, "pg")
-    pg = os.path.join(REPO, "scripts", "postgres-server.sh")
-    subprocess.run([pg, "start", pg_state], check=True, stdout=subprocess.DEVNULL)
-    postgres_url = open(os.path.join(pg_state, "postgres.url")).read().strip()
+    database = Database(DATABASE, state).start()
     redis = Redis(state)
     redis.start()
-    common = ["--redis", redis.url, "--postgres", postgres_url]
+    common = ["--redis", redis.url, *database.flag]
     apis = [Coupongate("serve", "--port", "0", "--admin-token", TOKEN, "--default-limit", str(LIMIT), "--log-level", "info", *common).start()
             for _ in range(2)]
     relay_metrics_port = free_port()
@@ -83,10 +80,10 @@ def main():
         relay = Coupongate(*relay_args, serve=False).start()
         processes.append(relay)
 
-        print("distributed smoke: round 2, PostgreSQL stopped mid-drop, then started", flush=True)
-        subprocess.run([pg, "halt", pg_state], check=True, stdout=subprocess.DEVNULL)
+        print(f"distributed smoke: round 2, {database.name} stopped mid-drop, then started", flush=True)
+        database.halt()
         time.sleep(ROUND_SECONDS)
-        start_postgres(pg, pg_state, postgres_url)
+        database.resume()
 
         print("distributed smoke: round 3, Redis killed mid-drop, then restarted from its AOF", flush=True)
         time.sleep(ROUND_SECONDS / 2)
@@ -119,7 +116,7 @@ def main():
                 winners[user] = coupon["sequence"]
         print(f"  {len(answers)} answers, {len(winners)} issued, Redis down {outage:.1f} s", flush=True)
 
-        check(relay.process.poll() is None, "the restarted relay is still running (it waits for PostgreSQL and Redis rather than exit)")
+        check(relay.process.poll() is None, f"the restarted relay is still running (it waits for {database.name} and Redis rather than exit)")
         print("distributed smoke: waiting for the relay to drain", flush=True)
         deadline = time.time() + 90
         rows = {}
@@ -130,11 +127,8 @@ def main():
                 break
             time.sleep(0.5)
         check(reconcile is not None and reconcile.returncode == 0, f"reconcile finds the database consistent with Redis:\n{(reconcile.stdout + reconcile.stderr) if reconcile else ''}")
-        out = subprocess.run(["psql", postgres_url, "-At", "-F", ",", "-c",
-                              "SELECT user_id, sequence FROM coupons WHERE campaign_id = 'default' ORDER BY sequence"],
-                             capture_output=True, text=True, check=True).stdout
-        for line in out.split():
-            user, sequence = (int(x) for x in line.split(","))
+        for user, sequence in database.rows("SELECT user_id, sequence FROM coupons WHERE campaign_id = 'default' ORDER BY sequence"):
+            user, sequence = int(user), int(sequence)
             check(user not in rows, f"user {user} has two rows")
             rows[user] = sequence
         check(len(rows) <= LIMIT, "rows <= limit")
@@ -165,7 +159,7 @@ def main():
                 process.kill(signal.SIGTERM)
         if redis.process and redis.process.poll() is None:
             redis.kill()
-        subprocess.run([pg, "stop", pg_state], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        database.stop()
         subprocess.run(["rm", "-rf", state])
 
     check.finish()

@@ -1,14 +1,19 @@
 """The distributed stack's processes for the end-to-end scripts: redis-server with
-its AOF, coupongate serve and relay processes, PostgreSQL restarts, HTTP and /metrics."""
+its AOF, coupongate serve and relay processes, the database of record (PostgreSQL or
+MariaDB) and its restarts, HTTP and /metrics."""
 import collections
 import http.client
+import os
 import re
 import signal
 import subprocess
 import threading
 import time
+import urllib.parse
 
 from smoke_checks import free_port
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def request(port, method, path, headers=None, timeout=10, body=None):
@@ -92,16 +97,83 @@ def metric_values(port):
     return values
 
 
-def start_postgres(pg, pg_state, url):
-    """Starts the halted PostgreSQL again and waits until it answers.
+class Database:
+    """The database of record, PostgreSQL or MariaDB, run by its script in scripts/ in a state
+    directory of its own: start, halt (keeping the data), resume, stop (deleting it), and queries
+    through the server's own command-line client."""
 
-    pg_ctl has been seen to report a failed start for a server that then came
-    up, so the start is judged by a query, and retried (start is idempotent).
-    """
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        subprocess.run([pg, "start", pg_state], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if subprocess.run(["psql", url, "-Atc", "SELECT 1"], capture_output=True).returncode == 0:
-            return
-        time.sleep(0.5)
-    raise SystemExit("PostgreSQL did not come back within 60 s")
+    KINDS = ("postgres", "mysql")
+
+    def __init__(self, kind, state):
+        if kind not in self.KINDS:
+            raise SystemExit(f"unknown database '{kind}'; use one of {', '.join(self.KINDS)}")
+        self.kind = kind
+        self.state = os.path.join(state, kind)
+        script = "postgres-server.sh" if kind == "postgres" else "mariadb-server.sh"
+        self.script = os.path.join(REPO, "scripts", script)
+        self.url = None
+
+    @property
+    def name(self):
+        return "PostgreSQL" if self.kind == "postgres" else "MariaDB"
+
+    def start(self):
+        subprocess.run([self.script, "start", self.state], check=True, stdout=subprocess.DEVNULL)
+        url_file = "postgres.url" if self.kind == "postgres" else "mysql.url"
+        self.url = open(os.path.join(self.state, url_file)).read().strip()
+        return self
+
+    @property
+    def flag(self):
+        """The coupongate options naming this database of record."""
+        return ["--postgres" if self.kind == "postgres" else "--mysql", self.url]
+
+    def halt(self):
+        subprocess.run([self.script, "halt", self.state], check=True, stdout=subprocess.DEVNULL)
+
+    def resume(self):
+        """Starts the halted server again and waits until it answers.
+
+        pg_ctl has been seen to report a failed start for a server that then came up, so the
+        start is judged by a query, and retried (start is idempotent)."""
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            subprocess.run([self.script, "start", self.state], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if subprocess.run(self.client() + self.command("SELECT 1"), capture_output=True).returncode == 0:
+                return
+            time.sleep(0.5)
+        raise SystemExit(f"{self.name} did not come back within 60 s")
+
+    def stop(self):
+        subprocess.run([self.script, "stop", self.state], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def client(self):
+        """The command-line client, connected, printing bare rows."""
+        if self.kind == "postgres":
+            return ["psql", self.url, "-At", "-F", "\t"]
+        url = urllib.parse.urlsplit(self.url)
+        return ["mariadb", "-h", url.hostname, "-P", str(url.port), "-u", urllib.parse.unquote(url.username),
+                f"-p{urllib.parse.unquote(url.password or '')}", "-D", url.path.lstrip("/"), "-N", "-B", "-n"]
+
+    def command(self, sql):
+        return ["-c", sql] if self.kind == "postgres" else ["-e", sql]
+
+    def rows(self, sql):
+        """The rows of a query, as tuples of strings."""
+        out = subprocess.run(self.client() + self.command(sql), capture_output=True, text=True, check=True).stdout
+        return [tuple(line.split("\t")) for line in out.splitlines() if line]
+
+    def lock_coupons(self):
+        """Holds an exclusive lock on the coupons table until release(); returns the session."""
+        session = subprocess.Popen(self.client(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        if self.kind == "postgres":
+            session.stdin.write("BEGIN; LOCK TABLE coupons IN ACCESS EXCLUSIVE MODE; SELECT 'locked';\n")
+        else:
+            session.stdin.write("LOCK TABLES coupons WRITE; SELECT 'locked';\n")
+        session.stdin.flush()
+        while "locked" not in session.stdout.readline():
+            pass
+        return session
+
+    def release(self, session):
+        session.communicate("COMMIT;\n" if self.kind == "postgres" else "UNLOCK TABLES;\n", timeout=30)

@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # The whole test suite, exactly as CI runs it (.ci/run calls this).
 #
-# Builds in debug mode (warnings are errors, see Package.swift), checks the
-# formatting, installs redis-server when it is missing (the Redis tests start
-# their own servers), starts a throwaway PostgreSQL (scripts/postgres-server.sh,
-# installing it with apt-get if missing), runs every Swift Testing suite, then
+# Installs the system packages the build needs when they are missing
+# (scripts/setup.sh: MariaDB Connector/C), builds in debug mode (warnings are
+# errors, see Package.swift), checks the formatting, installs redis-server when
+# it is missing (the Redis tests start their own servers), starts a throwaway
+# PostgreSQL (scripts/postgres-server.sh) and a throwaway MariaDB
+# (scripts/mariadb-server.sh), each installed with apt-get if missing, runs
+# every Swift Testing suite, then
 # drives the real binaries end to end: the embedded default (scripts/serve_smoke.py),
 # the load generator and its reports (scripts/loadtest_smoke.py, with Chromium,
 # installed with apt-get if missing), the monitoring stack (scripts/monitoring_check.py:
 # the dashboard in Chromium, Prometheus and InfluxDB from Debian's packages) and
-# distributed mode under faults (scripts/distributed_smoke.py).
-# PostgreSQL is stopped and its data deleted on exit, whether the tests pass or not.
+# distributed mode under faults with PostgreSQL and with MariaDB as the database
+# of record (scripts/distributed_smoke.py, scripts/chaos.py's short form).
+# PostgreSQL and MariaDB are stopped and their data deleted on exit, whether the
+# tests pass or not.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,7 +48,15 @@ fi
 chromium --version
 
 pg_state=.test-servers/postgres
-stop_postgres() { scripts/postgres-server.sh stop "$pg_state" || true; }
+mariadb_state=.test-servers/mariadb
+stop_servers() {
+    scripts/postgres-server.sh stop "$pg_state" || true
+    scripts/mariadb-server.sh stop "$mariadb_state" || true
+}
+
+step "system packages for the build (scripts/setup.sh: MariaDB Connector/C, pkg-config)"
+# The CMariaDB target wraps libmariadb: its headers and pkg-config file must be installed.
+scripts/setup.sh
 
 step "format check (swift format lint)"
 swift format lint --strict --recursive Package.swift Sources Tests
@@ -51,12 +64,20 @@ swift format lint --strict --recursive Package.swift Sources Tests
 step "build (debug, with tests)"
 swift build --build-tests
 
+# One trap for both servers, set before either starts (stopping one never started is a no-op).
+trap stop_servers EXIT
+
 step "PostgreSQL for the store tests (scripts/postgres-server.sh)"
-trap stop_postgres EXIT
 scripts/postgres-server.sh start "$pg_state"
 POSTGRES_URL=$(cat "$pg_state/postgres.url")
 POSTGRES_SOCKET_URL=$(cat "$pg_state/postgres-socket.url")
 export POSTGRES_URL POSTGRES_SOCKET_URL
+
+step "MariaDB for the MySQL store tests (scripts/mariadb-server.sh)"
+scripts/mariadb-server.sh start "$mariadb_state"
+MYSQL_URL=$(cat "$mariadb_state/mysql.url")
+MYSQL_SOCKET_URL=$(cat "$mariadb_state/mysql-socket.url")
+export MYSQL_URL MYSQL_SOCKET_URL
 
 step "unit, store and HTTP tests"
 # Suites run one after another: several drive 20,000 concurrent applies, and on
@@ -85,5 +106,11 @@ python3 scripts/monitoring_check.py "$(swift build --show-bin-path)/coupongate"
 step "end-to-end: distributed mode under faults (relay SIGKILL, PostgreSQL stop, Redis kill)"
 python3 scripts/distributed_smoke.py "$(swift build --show-bin-path)/coupongate"
 
+step "end-to-end: the same with MariaDB as the database of record (relay SIGKILL, MariaDB stop, Redis kill)"
+python3 scripts/distributed_smoke.py "$(swift build --show-bin-path)/coupongate" --database mysql
+
 step "fault suite, short form: one round per fault type (scripts/chaos.py --rounds 50 runs it by hand)"
 python3 scripts/chaos.py "$(swift build --show-bin-path)/coupongate"
+
+step "fault suite, short form, MariaDB as the database of record"
+python3 scripts/chaos.py "$(swift build --show-bin-path)/coupongate" --database mysql

@@ -1,0 +1,439 @@
+#!/usr/bin/env bash
+# A throwaway MariaDB server for the tests: never the system's server or service.
+#
+#   scripts/mariadb-server.sh start  [STATE_DIR]  start (creating it if needed); prints the URL
+#   scripts/mariadb-server.sh halt   [STATE_DIR]  stop the server but keep its data ('start' resumes it at the same URL)
+#   scripts/mariadb-server.sh stop   [STATE_DIR]  stop the server and delete its data
+#   scripts/mariadb-server.sh status [STATE_DIR]  exit 0 and print the URL if running, exit 3 if not
+#
+# STATE_DIR defaults to .test-servers/mariadb in the repository (gitignored).
+# 'start' writes there:
+#   mysql.url         mysql://coupongate:<password>@127.0.0.1:<port>/coupongate_test (TCP)
+#   mysql-socket.url  mysql://coupongate:<password>@localhost/coupongate_test?socket=<dir>/mysqld.sock (unix socket)
+# Both log in as 'coupongate' with a random password and ALL PRIVILEGES ON *.*
+# (the tests create and drop a database of their own per test).
+#
+# The server lives in a short directory under /tmp, owned by the user the
+# server runs as: as root that is 'mysql' (created by Debian's package), and the
+# unix socket path must stay under ~100 bytes, which a deep checkout could
+# exceed. It listens on 127.0.0.1 at a free port picked here and on a socket in
+# that directory, and reads no option file (--no-defaults: /etc/mysql/my.cnf and
+# ~/.my.cnf would point it at the system's socket, pid file and data), with
+# InnoDB flushing its log at every commit, like a real server, and Debian's
+# packaged defaults for text: utf8mb4 with utf8mb4_general_ci (case-insensitive
+# comparisons unless a schema says otherwise; without an option file the
+# server's own default would be latin1). The MariaDB root
+# account is reachable only over the socket by the user who ran 'start'
+# (unix_socket authentication); this script uses it to create 'coupongate'.
+# If MariaDB is missing it is installed with apt-get (as root); if apt started
+# the system service, it is stopped again.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+command=${1:-}
+state_dir=${2:-$repo/.test-servers/mariadb}
+database=coupongate_test
+user=coupongate
+
+die() {
+    echo "mariadb-server.sh: $*" >&2
+    exit 1
+}
+
+usage() {
+    echo "usage: $0 start|halt|stop|status [STATE_DIR]" >&2
+    exit 2
+}
+
+# The first of the named programs on PATH or in the sbin directories, which a non-root PATH
+# lacks (Debian installs the server as /usr/sbin/mariadbd, with a mysqld symlink).
+find_program() {
+    local name
+    for name in "$@"; do
+        PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin command -v "$name" 2>/dev/null && return 0
+    done
+    return 1
+}
+
+# The server, its installer and the two clients, under their MariaDB names or the old MySQL ones.
+find_programs() {
+    mariadbd=$(find_program mariadbd mysqld) &&
+        install_db=$(find_program mariadb-install-db mysql_install_db) &&
+        admin_tool=$(find_program mariadb-admin mysqladmin) &&
+        client=$(find_program mariadb mysql)
+}
+
+install_mariadb() {
+    find_programs && return 0
+    [[ $(id -u) -eq 0 ]] || die "MariaDB is not installed; as root run: apt-get update && apt-get install -y mariadb-server"
+    command -v apt-get >/dev/null || die "MariaDB is not installed and there is no apt-get; install mariadb-server (mariadbd, mariadb-install-db, mariadb-admin, mariadb)"
+    echo "mariadb-server.sh: installing MariaDB with apt-get" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    # mariadb-server (not just mariadb-server-core): its preinst creates the 'mysql' user the
+    # server runs as when we are root, and it pulls in mariadb-client (mariadb, mariadb-admin).
+    apt-get install -y -qq mariadb-server >&2
+    # The package may start the system service (invoke-rc.d or systemd, unless policy-rc.d
+    # forbids it); the tests never use it. Only stop it if it is up: when its own shutdown
+    # fails, Debian's init script falls back to 'killall mariadbd', which would hit every
+    # test server on the machine too.
+    if [[ -f /run/mysqld/mysqld.pid || -S /run/mysqld/mysqld.sock ]]; then
+        echo "mariadb-server.sh: stopping the system MariaDB service that apt started" >&2
+        if command -v service >/dev/null; then
+            service mariadb stop >&2 || true
+        elif command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
+            systemctl stop mariadb.service >&2 || true
+        elif [[ -x /etc/init.d/mariadb ]]; then
+            /etc/init.d/mariadb stop >&2 || true
+        fi
+    fi
+    find_programs || die "apt-get installed mariadb-server, but mariadbd, mariadb-install-db, mariadb-admin or mariadb is still missing"
+}
+
+# Whether we are root, in which case the server runs as 'mysql' (mariadbd refuses root unless told).
+as_root() {
+    [[ $(id -u) -eq 0 ]]
+}
+
+# Checked only after install_mariadb: on a fresh machine the user appears with the package.
+require_mysql_user() {
+    as_root || return 0
+    id mysql >/dev/null 2>&1 || die "running as root, but there is no 'mysql' user to run the server as (Debian's mariadb-server package creates it)"
+}
+
+# Runs a program as the server's owner: 'mysql' when we are root. From '/', which 'mysql' can
+# always enter (the caller's directory may be private, e.g. /root).
+as_owner() {
+    if as_root; then
+        (cd / && runuser -u mysql -- "$@")
+    else
+        "$@"
+    fi
+}
+
+# The MariaDB account this script administers the server with: the name of the user running it,
+# created by mariadb-install-db with unix_socket authentication (so only that OS user can use it,
+# and only over the socket). As root that is MariaDB's own root account.
+admin_account=$(id -un 2>/dev/null || true)
+require_admin_account() {
+    [[ -n $admin_account ]] || die "uid $(id -u) has no user name; unix_socket authentication needs one"
+}
+
+# Runs a command with only descriptors 0-2 open. The server daemon outlives this script, and a
+# descriptor it inherited would keep the caller's pipe or socket open: Foundation's Process, for
+# one, reports the script's exit only when such a socket closes, so a test would wait forever.
+without_inherited_fds() {
+    (
+        local fd fds=()
+        if [[ -d /proc/$BASHPID/fd ]]; then
+            for fd in "/proc/$BASHPID/fd"/*; do fds+=("${fd##*/}"); done
+        else
+            mapfile -t fds < <(seq 3 254)
+        fi
+        # 255 is where bash reads this script from.
+        for fd in "${fds[@]}"; do
+            if ((fd > 2 && fd != 255)); then
+                eval "exec $fd>&-" 2>/dev/null || true
+            fi
+        done
+        "$@"
+    )
+}
+
+server_dir() {
+    [[ -f $state_dir/server ]] && cat "$state_dir/server"
+}
+
+# Whether a process is alive (a zombie is not: a container's init may never reap the server).
+process_alive() {
+    local pid=$1 state
+    kill -0 "$pid" 2>/dev/null || return 1
+    if [[ -r /proc/$pid/stat ]]; then
+        state=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1) || return 0
+        [[ $state != Z ]] || return 1
+    fi
+    return 0
+}
+
+# Prints the pid of this STATE_DIR's server if it is running: the pid file it wrote, checked
+# against the process's command line, since after a crash the pid may belong to someone else.
+server_pid() {
+    local server=$1 pid
+    [[ -f $server/mariadbd.pid ]] || return 1
+    pid=$(cat "$server/mariadbd.pid" 2>/dev/null) || return 1
+    [[ $pid =~ ^[0-9]+$ ]] || return 1
+    process_alive "$pid" || return 1
+    if [[ -r /proc/$pid/cmdline ]]; then
+        tr '\0' '\n' <"/proc/$pid/cmdline" | grep -qxF -- "--datadir=$server/data" || return 1
+    fi
+    echo "$pid"
+}
+
+is_running() {
+    local server
+    server=$(server_dir) || return 1
+    server_pid "$server" >/dev/null
+}
+
+# A port nothing on 127.0.0.1 answers on now (start retries if the server still cannot bind it),
+# below the kernel's ephemeral range when there is room: 'halt' keeps the port for 'start', and
+# meanwhile any outgoing connection (the tests make thousands) could be given an ephemeral one.
+pick_port() {
+    local port low=20000 high=60000 ephemeral
+    ephemeral=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true)
+    if [[ $ephemeral =~ ^[0-9]+$ ]] && ((ephemeral - low >= 5000)); then
+        high=$ephemeral
+    fi
+    for _ in $(seq 1 50); do
+        port=$((low + RANDOM % (high - low)))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            echo "$port"
+            return 0
+        fi
+    done
+    die "no free port found on 127.0.0.1"
+}
+
+# mariadb-admin or mariadb as the admin account, over this server's socket only. --no-defaults:
+# a [client] section in /etc/mysql or ~/.my.cnf must not add a user, password or host.
+admin() {
+    local server=$1 tool=$2
+    shift 2
+    "$tool" --no-defaults --protocol=socket --socket="$server/mysqld.sock" --user="$admin_account" \
+        --connect-timeout=5 "$@"
+}
+
+# 32 hex digits: nothing to escape in SQL or in a URL.
+write_new_password() {
+    local password
+    password=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
+    (umask 077 && printf '%s\n' "$password" >"$state_dir/password")
+}
+
+create_server() {
+    local server
+    server=$(mktemp -d /tmp/coupongate-mariadb.XXXXXX)
+    chmod 700 "$server"
+    mkdir -m 700 "$server/tmp"
+    as_root && chown -R mysql: "$server"
+    # Like Debian's postinst: no test database (it grants every user access to test_%), and
+    # --cross-bootstrap, so no host-name lookup (which fails on some containers) and no grant
+    # rows naming this machine's host name (the server skips name resolution and would warn).
+    # --auth-root-socket-user: the admin account (see admin_account); as root, root itself.
+    if ! as_owner "$install_db" --no-defaults --datadir="$server/data" --tmpdir="$server/tmp" \
+        --auth-root-authentication-method=socket --auth-root-socket-user="$admin_account" \
+        --skip-test-db --cross-bootstrap --skip-name-resolve >"$server/install-db.log" 2>&1; then
+        tail -n 30 "$server/install-db.log" >&2 || true
+        rm -rf "$server"
+        die "mariadb-install-db failed (its log is above)"
+    fi
+    mkdir -p "$state_dir"
+    printf '%s\n' "$server" >"$state_dir/server"
+    write_new_password
+}
+
+# Starts mariadbd in the background, in a session of its own (so the caller's terminal signals and
+# process-group kills do not reach it), and prints its pid. It reads no option file, so every
+# setting is here.
+launch_server() {
+    local server=$1 port=$2 owner=()
+    as_root && owner=(--user=mysql)
+    local args=(
+        --no-defaults # must come first
+        "${owner[@]}"
+        --datadir="$server/data"
+        --tmpdir="$server/tmp"
+        --socket="$server/mysqld.sock"
+        --port="$port"
+        --bind-address=127.0.0.1
+        --pid-file="$server/mariadbd.pid"
+        --log-error="$server/error.log"
+        --skip-name-resolve
+        --character-set-server=utf8mb4
+        --collation-server=utf8mb4_general_ci
+        --innodb-flush-log-at-trx-commit=1
+        --innodb-doublewrite=ON
+        --max-connections=300
+    )
+    if command -v setsid >/dev/null; then
+        setsid "$mariadbd" "${args[@]}" </dev/null >>"$server/console.log" 2>&1 &
+    else
+        "$mariadbd" "${args[@]}" </dev/null >>"$server/console.log" 2>&1 &
+    fi
+    echo "$!"
+}
+
+# Waits (up to 60 s) until the server answers on its socket; fails at once if it exits.
+wait_until_ready() {
+    local server=$1 pid=$2
+    for _ in $(seq 1 120); do
+        if admin "$server" "$admin_tool" ping >/dev/null 2>&1; then
+            return 0
+        fi
+        process_alive "$pid" || return 1
+        sleep 0.5
+    done
+    return 1
+}
+
+# Waits (up to $2 seconds) for a process to exit.
+wait_gone() {
+    local pid=$1 seconds=$2
+    for _ in $(seq 1 $((seconds * 10))); do
+        process_alive "$pid" || return 0
+        sleep 0.1
+    done
+    ! process_alive "$pid"
+}
+
+start_server() {
+    local server=$1 port attempt pid log_size console_size log
+    for attempt in 1 2 3 4 5; do
+        if [[ -f $state_dir/port ]]; then
+            port=$(cat "$state_dir/port")
+        else
+            port=$(pick_port)
+        fi
+        log_size=$(stat -c %s "$server/error.log" 2>/dev/null || echo 0)
+        console_size=$(stat -c %s "$server/console.log" 2>/dev/null || echo 0)
+        pid=$(without_inherited_fds launch_server "$server" "$port")
+        if wait_until_ready "$server" "$pid"; then
+            printf '%s\n' "$port" >"$state_dir/port"
+            return 0
+        fi
+        log=$(tail -c +"$((log_size + 1))" "$server/error.log" 2>/dev/null || true)
+        if process_alive "$pid"; then
+            # Still starting after 60 s: do not leave it running half-way.
+            kill -TERM "$pid" 2>/dev/null || true
+            wait_gone "$pid" 30 || kill -KILL "$pid" 2>/dev/null || true
+        fi
+        # Someone took the port between picking and binding: pick another, unless it was
+        # the port of a resumed server (its URL is already handed out).
+        if [[ -f $state_dir/port ]] || ! grep -q "Bind on TCP/IP port\|Address already in use" <<<"$log"; then
+            # This attempt's lines: the error log, and what went to stderr before it was open.
+            printf '%s\n' "$log" | tail -n 30 >&2
+            tail -c +"$((console_size + 1))" "$server/console.log" 2>/dev/null | tail -n 10 >&2 || true
+            die "MariaDB did not start (attempt $attempt); log: $server/error.log"
+        fi
+    done
+    die "MariaDB could not bind a free port"
+}
+
+# Creates the database and the 'coupongate' accounts if missing, and (re)sets their password to
+# STATE_DIR's, so a resumed server always matches its URLs. The SQL goes in on stdin: a password
+# in the arguments would show in ps.
+ensure_user() {
+    local server=$1 password
+    password=$(cat "$state_dir/password")
+    admin "$server" "$client" --batch <<EOF
+CREATE DATABASE IF NOT EXISTS $database;
+CREATE USER IF NOT EXISTS '$user'@'127.0.0.1' IDENTIFIED BY '$password';
+CREATE USER IF NOT EXISTS '$user'@'localhost' IDENTIFIED BY '$password';
+ALTER USER '$user'@'127.0.0.1' IDENTIFIED BY '$password';
+ALTER USER '$user'@'localhost' IDENTIFIED BY '$password';
+GRANT ALL PRIVILEGES ON *.* TO '$user'@'127.0.0.1';
+GRANT ALL PRIVILEGES ON *.* TO '$user'@'localhost';
+EOF
+}
+
+# Logs in as the tests will, over TCP with the password, so a broken URL fails here and not in a test.
+check_tcp_login() {
+    local port password
+    port=$(cat "$state_dir/port")
+    password=$(cat "$state_dir/password")
+    MYSQL_PWD=$password "$client" --no-defaults --protocol=tcp --host=127.0.0.1 --port="$port" \
+        --user="$user" --connect-timeout=5 --batch --skip-column-names -e "SELECT 1" "$database" >/dev/null ||
+        die "the server is up, but '$user' cannot log in over TCP at 127.0.0.1:$port"
+}
+
+write_urls() {
+    local server=$1 port password
+    port=$(cat "$state_dir/port")
+    password=$(cat "$state_dir/password")
+    # mktemp names are [A-Za-z0-9], so the socket path needs no percent-encoding.
+    (umask 077 && printf '%s\n' "mysql://$user:$password@127.0.0.1:$port/$database" >"$state_dir/mysql.url")
+    (umask 077 && printf '%s\n' "mysql://$user:$password@localhost/$database?socket=$server/mysqld.sock" >"$state_dir/mysql-socket.url")
+}
+
+# Stops the server: a clean shutdown over the socket (mariadb-admin waits for the pid file to go),
+# else SIGTERM to the pid in the pid file (which also shuts down cleanly), each waited for (60 s).
+# Fails if the process is still there after both.
+stop_server() {
+    local server=$1 pid
+    pid=$(server_pid "$server") || return 0
+    if find_programs && admin "$server" "$admin_tool" --shutdown-timeout=60 shutdown >/dev/null 2>&1; then
+        wait_gone "$pid" 60 && return 0
+    fi
+    echo "mariadb-server.sh: mariadb-admin shutdown did not stop mariadbd ($pid); sending SIGTERM" >&2
+    kill -TERM "$pid" 2>/dev/null || true
+    wait_gone "$pid" 60
+}
+
+case $command in
+start)
+    install_mariadb
+    require_mysql_user
+    require_admin_account
+    mkdir -p "$state_dir"
+    state_dir=$(cd "$state_dir" && pwd)
+    if is_running; then
+        server=$(server_dir)
+        wait_until_ready "$server" "$(server_pid "$server")" || die "mariadbd is running but does not answer; log: $server/error.log"
+        write_urls "$server"
+        cat "$state_dir/mysql.url"
+        exit 0
+    fi
+    server=$(server_dir || true)
+    # mariadb-install-db writes mysql_upgrade_info last, once the system tables are complete.
+    if [[ -z $server || ! -f $server/data/mysql_upgrade_info ]]; then
+        # What is left of a server this script made (e.g. a half-cleaned /tmp) goes.
+        if [[ $server =~ ^/tmp/coupongate-mariadb\.[A-Za-z0-9]+$ ]]; then
+            rm -rf "$server"
+        fi
+        rm -f "$state_dir/server" "$state_dir/port" "$state_dir/password" "$state_dir/mysql.url" "$state_dir/mysql-socket.url"
+        create_server
+        server=$(server_dir)
+    elif [[ ! -f $state_dir/password ]]; then
+        # Lost: a new one, which ensure_user gives the accounts.
+        write_new_password
+    fi
+    start_server "$server"
+    ensure_user "$server"
+    check_tcp_login
+    write_urls "$server"
+    cat "$state_dir/mysql.url"
+    ;;
+halt)
+    server=$(server_dir || true)
+    if [[ -n $server ]]; then
+        stop_server "$server" || die "mariadbd did not stop; log: $server/error.log"
+    fi
+    ;;
+stop)
+    [[ -d $state_dir ]] || exit 0
+    server=$(server_dir || true)
+    if [[ -n $server ]] && ! stop_server "$server"; then
+        # Its data is being deleted anyway.
+        if pid=$(server_pid "$server"); then
+            kill -KILL "$pid" 2>/dev/null || true
+            wait_gone "$pid" 10 || true
+        fi
+    fi
+    # Only ever delete a directory this script made.
+    if [[ $server =~ ^/tmp/coupongate-mariadb\.[A-Za-z0-9]+$ ]]; then
+        rm -rf "$server"
+    fi
+    rm -f "$state_dir/server" "$state_dir/port" "$state_dir/password" "$state_dir/mysql.url" "$state_dir/mysql-socket.url"
+    ;;
+status)
+    if is_running; then
+        echo "running: $(cat "$state_dir/mysql.url")"
+        exit 0
+    fi
+    echo "not running"
+    exit 3
+    ;;
+*)
+    usage
+    ;;
+esac
