@@ -8,10 +8,23 @@
 #
 # STATE_DIR defaults to .test-servers/mariadb in the repository (gitignored).
 # 'start' writes there:
-#   mysql.url         mysql://coupongate:<password>@127.0.0.1:<port>/coupongate_test (TCP)
-#   mysql-socket.url  mysql://coupongate:<password>@localhost/coupongate_test?socket=<dir>/mysqld.sock (unix socket)
-# Both log in as 'coupongate' with a random password and ALL PRIVILEGES ON *.*
+#   mysql.url           mysql://coupongate:<password>@127.0.0.1:<port>/coupongate_test (TCP)
+#   mysql-socket.url    mysql://coupongate:<password>@localhost/coupongate_test?socket=<dir>/mysqld.sock (unix socket)
+#   mysql-ca.pem        the certificate of the CA that signed the server's (only with TLS)
+#   mysql-other-ca.pem  the certificate of an unrelated CA, which must fail verification (only with TLS)
+# Both URLs log in as 'coupongate' with a random password and ALL PRIVILEGES ON *.*
 # (the tests create and drop a database of their own per test).
+#
+# TLS: the server offers TLS, on TCP and on the socket, optional for clients (no
+# require_secure_transport: plain connections work as without it). Its certificate (CN localhost, subjectAltName
+# IP:127.0.0.1 and DNS:localhost, EC P-256, valid 10 years) is signed by a throwaway CA made with
+# openssl when the server is created; openssl is installed with apt-get (as root) if missing.
+# COUPONGATE_MARIADB_TLS=off when the server is created (the first 'start', the next after 'stop',
+# or one that finds the server's data gone) makes one without TLS (have_ssl DISABLED, no
+# mysql-ca.pem), e.g. to check that a client demanding TLS is refused. The choice is kept in
+# STATE_DIR's 'tls' file, so 'halt' and 'start' keep it; COUPONGATE_MARIADB_TLS set to the other
+# value for an existing server is an error. (Connector/C 3.3 refuses a server without TLS only
+# with MYSQL_OPT_SSL_VERIFY_SERVER_CERT; MYSQL_OPT_SSL_ENFORCE alone falls back to plain text.)
 #
 # The server lives in a short directory under /tmp, owned by the user the
 # server runs as: as root that is 'mysql' (created by Debian's package), and the
@@ -63,16 +76,25 @@ find_programs() {
         client=$(find_program mariadb mysql)
 }
 
+# apt-get install, after one 'apt-get update' per run of this script.
+apt_updated=
+apt_install() {
+    export DEBIAN_FRONTEND=noninteractive
+    if [[ -z $apt_updated ]]; then
+        apt-get update -qq >&2
+        apt_updated=1
+    fi
+    apt-get install -y -qq "$@" >&2
+}
+
 install_mariadb() {
     find_programs && return 0
     [[ $(id -u) -eq 0 ]] || die "MariaDB is not installed; as root run: apt-get update && apt-get install -y mariadb-server"
     command -v apt-get >/dev/null || die "MariaDB is not installed and there is no apt-get; install mariadb-server (mariadbd, mariadb-install-db, mariadb-admin, mariadb)"
     echo "mariadb-server.sh: installing MariaDB with apt-get" >&2
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >&2
     # mariadb-server (not just mariadb-server-core): its preinst creates the 'mysql' user the
     # server runs as when we are root, and it pulls in mariadb-client (mariadb, mariadb-admin).
-    apt-get install -y -qq mariadb-server >&2
+    apt_install mariadb-server
     # The package may start the system service (invoke-rc.d or systemd, unless policy-rc.d
     # forbids it); the tests never use it. Only stop it if it is up: when its own shutdown
     # fails, Debian's init script falls back to 'killall mariadbd', which would hit every
@@ -93,6 +115,16 @@ install_mariadb() {
 # Whether we are root, in which case the server runs as 'mysql' (mariadbd refuses root unless told).
 as_root() {
     [[ $(id -u) -eq 0 ]]
+}
+
+# openssl makes the TLS certificates (only for a server with TLS).
+install_openssl() {
+    openssl=$(find_program openssl) && return 0
+    as_root || die "openssl is not installed; as root run: apt-get update && apt-get install -y openssl (or start with COUPONGATE_MARIADB_TLS=off)"
+    command -v apt-get >/dev/null || die "openssl is not installed and there is no apt-get; install openssl (or start with COUPONGATE_MARIADB_TLS=off)"
+    echo "mariadb-server.sh: installing openssl with apt-get" >&2
+    apt_install openssl
+    openssl=$(find_program openssl) || die "apt-get installed openssl, but there is still no openssl program"
 }
 
 # Checked only after install_mariadb: on a fresh machine the user appears with the package.
@@ -142,6 +174,116 @@ without_inherited_fds() {
 
 server_dir() {
     [[ -f $state_dir/server ]] && cat "$state_dir/server"
+}
+
+# Everything 'start' writes into STATE_DIR.
+state_files=(server port password tls mysql.url mysql-socket.url mysql-ca.pem mysql-other-ca.pem)
+forget_server() {
+    local file
+    for file in "${state_files[@]}"; do
+        rm -f "$state_dir/$file"
+    done
+}
+
+# COUPONGATE_MARIADB_TLS as given: 'on', 'off', or empty (unset: on for a new server).
+requested_tls=${COUPONGATE_MARIADB_TLS:-}
+check_requested_tls() {
+    [[ -z $requested_tls || $requested_tls == on || $requested_tls == off ]] ||
+        die "COUPONGATE_MARIADB_TLS must be 'on' or 'off', not '$requested_tls'"
+}
+
+# Prints the TLS setting ('on' or 'off') recorded for this STATE_DIR's server, if any: none for a
+# new server, or for one an older version of this script made (which has no TLS).
+recorded_tls() {
+    local value
+    value=$(cat "$state_dir/tls" 2>/dev/null) || return 1
+    [[ $value == on || $value == off ]] || return 1
+    echo "$value"
+}
+
+# A request for the other setting than the server's fails, rather than handing the caller a
+# server it does not expect.
+require_requested_tls() {
+    [[ -z $requested_tls || $requested_tls == "$tls" ]] ||
+        die "COUPONGATE_MARIADB_TLS=$requested_tls, but the server of $state_dir was made with TLS $tls; 'stop' it first to change that"
+}
+
+# Sets 'tls' for a server that is not running: as recorded, else as requested (default on), which
+# is recorded then.
+choose_tls() {
+    if tls=$(recorded_tls); then
+        require_requested_tls
+    else
+        tls=${requested_tls:-on}
+        printf '%s\n' "$tls" >"$state_dir/tls"
+    fi
+}
+
+# 128 random bits in hex, for a certificate's serial number.
+random_serial() {
+    od -An -tx1 -N16 /dev/urandom | tr -d ' \n'
+}
+
+# Whether the server's TLS files are all there.
+have_certificates() {
+    local server=$1 file
+    for file in ca.pem other-ca.pem server-cert.pem server-key.pem; do
+        [[ -s $server/tls/$file ]] || return 1
+    done
+}
+
+# Makes the server's TLS files in <server>/tls with openssl: ca.pem, a throwaway CA's self-signed
+# certificate; server-key.pem and server-cert.pem, the server's key and its certificate signed by
+# that CA (CN localhost, subjectAltName IP:127.0.0.1 and DNS:localhost, for clients that verify
+# the host name); other-ca.pem, an unrelated CA's certificate. The CAs' keys are discarded once
+# used. EC P-256 keys: made in a millisecond (RSA takes far longer), and accepted by MariaDB with
+# OpenSSL 3 and by Connector/C. Valid 10 years. Made in a scratch directory, then renamed into
+# place, so a half-made set never counts. Owned by the server's owner like the rest of <server>
+# (mode 700): the certificates mode 644, the key 600.
+create_certificates() {
+    local server=$1 work=$1/tls.new
+    rm -rf "$work" "$server/tls"
+    mkdir -m 700 "$work"
+    # Not 'set -e' inside: 'if' ignores it there, so each step is chained with &&.
+    if ! (
+        cd "$work" && umask 077 && cat >openssl.cnf <<'EOF' &&
+[req]
+distinguished_name = dn
+[dn]
+[ca_cert]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+[server_cert]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = IP:127.0.0.1, DNS:localhost
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+EOF
+            "$openssl" req -config openssl.cnf -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+                -keyout ca-key.pem -out ca.pem -days 3650 -set_serial "0x$(random_serial)" \
+                -subj "/CN=coupongate test CA" -extensions ca_cert &&
+            "$openssl" req -config openssl.cnf -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+                -keyout other-ca-key.pem -out other-ca.pem -days 3650 -set_serial "0x$(random_serial)" \
+                -subj "/CN=coupongate unrelated test CA" -extensions ca_cert &&
+            "$openssl" req -config openssl.cnf -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+                -keyout server-key.pem -out server.csr -subj "/CN=localhost" &&
+            "$openssl" x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -set_serial "0x$(random_serial)" \
+                -days 3650 -sha256 -extfile openssl.cnf -extensions server_cert -out server-cert.pem &&
+            "$openssl" verify -CAfile ca.pem server-cert.pem &&
+            rm -f ca-key.pem other-ca-key.pem server.csr openssl.cnf &&
+            chmod 644 ca.pem other-ca.pem server-cert.pem
+    ) >"$server/openssl.log" 2>&1; then
+        tail -n 30 "$server/openssl.log" >&2 || true
+        rm -rf "$work"
+        die "openssl could not make the TLS certificates (its log is above)"
+    fi
+    if as_root; then
+        chown -R mysql: "$work"
+    fi
+    mv "$work" "$server/tls"
 }
 
 # Whether a process is alive (a zombie is not: a container's init may never reap the server).
@@ -255,6 +397,13 @@ launch_server() {
         --innodb-doublewrite=ON
         --max-connections=300
     )
+    if [[ $tls == on ]]; then
+        args+=(
+            --ssl-ca="$server/tls/ca.pem"
+            --ssl-cert="$server/tls/server-cert.pem"
+            --ssl-key="$server/tls/server-key.pem"
+        )
+    fi
     if command -v setsid >/dev/null; then
         setsid "$mariadbd" "${args[@]}" </dev/null >>"$server/console.log" 2>&1 &
     else
@@ -336,14 +485,21 @@ GRANT ALL PRIVILEGES ON *.* TO '$user'@'localhost';
 EOF
 }
 
-# Logs in as the tests will, over TCP with the password, so a broken URL fails here and not in a test.
+# Logs in as the tests will, over TCP with the password, so a broken URL fails here and not in a test;
+# with TLS, also over TLS, verifying the certificate and the host name as ssl-mode=verify-identity does.
 check_tcp_login() {
-    local port password
+    local server=$1 port password cipher
     port=$(cat "$state_dir/port")
     password=$(cat "$state_dir/password")
     MYSQL_PWD=$password "$client" --no-defaults --protocol=tcp --host=127.0.0.1 --port="$port" \
         --user="$user" --connect-timeout=5 --batch --skip-column-names -e "SELECT 1" "$database" >/dev/null ||
         die "the server is up, but '$user' cannot log in over TCP at 127.0.0.1:$port"
+    [[ $tls == on ]] || return 0
+    cipher=$(MYSQL_PWD=$password "$client" --no-defaults --protocol=tcp --host=127.0.0.1 --port="$port" \
+        --user="$user" --connect-timeout=5 --ssl --ssl-ca="$server/tls/ca.pem" --ssl-verify-server-cert \
+        --batch --skip-column-names -e "SHOW SESSION STATUS LIKE 'Ssl_cipher'" "$database" | cut -f2) ||
+        die "the server is up, but '$user' cannot log in over TLS (verifying its certificate) at 127.0.0.1:$port"
+    [[ -n $cipher ]] || die "'$user' logged in with --ssl at 127.0.0.1:$port, but not over TLS"
 }
 
 write_urls() {
@@ -353,6 +509,20 @@ write_urls() {
     # mktemp names are [A-Za-z0-9], so the socket path needs no percent-encoding.
     (umask 077 && printf '%s\n' "mysql://$user:$password@127.0.0.1:$port/$database" >"$state_dir/mysql.url")
     (umask 077 && printf '%s\n' "mysql://$user:$password@localhost/$database?socket=$server/mysqld.sock" >"$state_dir/mysql-socket.url")
+}
+
+# Copies the CA certificates for the tests into STATE_DIR when the server has TLS (only if they
+# changed: a test may be reading them), and removes them when it has not.
+write_ca_files() {
+    local server=$1 name
+    for name in ca other-ca; do
+        if [[ $tls == on ]]; then
+            cmp -s "$server/tls/$name.pem" "$state_dir/mysql-$name.pem" ||
+                (umask 022 && cat "$server/tls/$name.pem" >"$state_dir/mysql-$name.pem")
+        else
+            rm -f "$state_dir/mysql-$name.pem"
+        fi
+    done
 }
 
 # Stops the server: a clean shutdown over the socket (mariadb-admin waits for the pid file to go),
@@ -371,6 +541,7 @@ stop_server() {
 
 case $command in
 start)
+    check_requested_tls
     install_mariadb
     require_mysql_user
     require_admin_account
@@ -378,8 +549,17 @@ start)
     state_dir=$(cd "$state_dir" && pwd)
     if is_running; then
         server=$(server_dir)
+        if tls=$(recorded_tls); then
+            require_requested_tls
+        else
+            # Started by an older version of this script, without TLS; its next start decides.
+            tls=off
+            [[ $requested_tls == off ]] ||
+                echo "mariadb-server.sh: this server was started without TLS by an older version of this script; 'halt' and 'start' it to add TLS" >&2
+        fi
         wait_until_ready "$server" "$(server_pid "$server")" || die "mariadbd is running but does not answer; log: $server/error.log"
         write_urls "$server"
+        write_ca_files "$server"
         cat "$state_dir/mysql.url"
         exit 0
     fi
@@ -390,17 +570,23 @@ start)
         if [[ $server =~ ^/tmp/coupongate-mariadb\.[A-Za-z0-9]+$ ]]; then
             rm -rf "$server"
         fi
-        rm -f "$state_dir/server" "$state_dir/port" "$state_dir/password" "$state_dir/mysql.url" "$state_dir/mysql-socket.url"
+        forget_server
         create_server
         server=$(server_dir)
     elif [[ ! -f $state_dir/password ]]; then
         # Lost: a new one, which ensure_user gives the accounts.
         write_new_password
     fi
+    choose_tls
+    if [[ $tls == on ]] && ! have_certificates "$server"; then
+        install_openssl
+        create_certificates "$server"
+    fi
     start_server "$server"
     ensure_user "$server"
-    check_tcp_login
+    check_tcp_login "$server"
     write_urls "$server"
+    write_ca_files "$server"
     cat "$state_dir/mysql.url"
     ;;
 halt)
@@ -423,7 +609,7 @@ stop)
     if [[ $server =~ ^/tmp/coupongate-mariadb\.[A-Za-z0-9]+$ ]]; then
         rm -rf "$server"
     fi
-    rm -f "$state_dir/server" "$state_dir/port" "$state_dir/password" "$state_dir/mysql.url" "$state_dir/mysql-socket.url"
+    forget_server
     ;;
 status)
     if is_running; then

@@ -77,7 +77,10 @@ step "MariaDB for the MySQL store tests (scripts/mariadb-server.sh)"
 scripts/mariadb-server.sh start "$mariadb_state"
 MYSQL_URL=$(cat "$mariadb_state/mysql.url")
 MYSQL_SOCKET_URL=$(cat "$mariadb_state/mysql-socket.url")
-export MYSQL_URL MYSQL_SOCKET_URL
+# The CA that signed the server's TLS certificate, and one that did not (for the TLS tests).
+MYSQL_TLS_CA=$(cd "$mariadb_state" && pwd)/mysql-ca.pem
+MYSQL_TLS_OTHER_CA=$(cd "$mariadb_state" && pwd)/mysql-other-ca.pem
+export MYSQL_URL MYSQL_SOCKET_URL MYSQL_TLS_CA MYSQL_TLS_OTHER_CA
 
 step "unit, store and HTTP tests"
 # Suites run one after another: several drive 20,000 concurrent applies, and on

@@ -114,13 +114,45 @@ import Testing
         #expect(error.message.contains("Can't connect"), "\(error.message)")
     }
 
-    @Test func requiringTLSFromAServerWithoutItIsRefused() async throws {
+    @Test func tlsWithTheServersCertificateVerifiedConnects() async throws {
+        try await TestMySQL.withDatabase { url in
+            var verified = url
+            verified.sslMode = .verifyIdentity
+            verified.tlsFiles.ca = try TestMySQL.certificateAuthority()
+            try await TestMySQL.withStore(verified) { store in
+                try await store.write([.createCampaign(try Fixture.campaign("a"))])
+                #expect(try await store.campaigns().count == 1)
+            }
+            // Encrypted without checking the certificate.
+            var required = url
+            required.sslMode = .required
+            try await TestMySQL.withStore(required) { store in try await store.ping() }
+        }
+    }
+
+    @Test func aCertificateFromAnotherAuthorityIsRefused() async throws {
         var url = try TestMySQL.url()
-        url.sslMode = .required
+        url.sslMode = .verifyIdentity
+        url.tlsFiles.ca = try TestMySQL.certificateAuthority("MYSQL_TLS_OTHER_CA")
         let error = try await #require(throws: CouponStoreError.self) {
             try await TestMySQL.withStore(url, operationTimeout: .seconds(5)) { _ in }
         }
-        #expect(error.message.uppercased().contains("SSL") || error.message.uppercased().contains("TLS"), "\(error.message)")
+        #expect(error.message.contains("certificate"), "\(error.message)")
+        #expect(error.message.contains("error 2026"), "\(error.message)")
+    }
+
+    /// Connector/C 3.3 would quietly go on in plain text here; the store refuses.
+    @Test func requiringTLSFromAServerWithoutItIsRefused() async throws {
+        try await PrivateDatabaseServer.mysql(tls: false) { _, server in
+            var url = server
+            url.sslMode = .required
+            let error = try await #require(throws: CouponStoreError.self) {
+                try await TestMySQL.withStore(url, operationTimeout: .seconds(5)) { _ in }
+            }
+            #expect(error.message.contains("did not encrypt"), "\(error.message)")
+            // The same server without TLS asked for is fine.
+            try await TestMySQL.withStore(server, operationTimeout: .seconds(5)) { store in try await store.ping() }
+        }
     }
 
     /// A statement blocked past the deadline (another session holds the table) fails in time, and the

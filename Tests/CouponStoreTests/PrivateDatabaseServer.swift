@@ -20,6 +20,8 @@ struct PrivateDatabaseServer: Sendable {
 
     let script: String
     let stateDirectory: String
+    /// Extra environment for the script (e.g. `COUPONGATE_MARIADB_TLS=off`).
+    var environment: [String: String] = [:]
 
     /// Starts a PostgreSQL cluster of its own, runs `body` with it and its URL, then stops and deletes it.
     static func postgres<T>(_ body: (PrivateDatabaseServer, PostgresURL) async throws -> T) async throws -> T {
@@ -29,14 +31,26 @@ struct PrivateDatabaseServer: Sendable {
     }
 
     /// Starts a MariaDB server of its own, runs `body` with it and its URL, then stops and deletes it.
-    static func mysql<T>(_ body: (PrivateDatabaseServer, MySQLURL) async throws -> T) async throws -> T {
+    ///
+    /// - Parameter tls: Whether the server offers TLS (the shared one does).
+    static func mysql<T>(tls: Bool = true, _ body: (PrivateDatabaseServer, MySQLURL) async throws -> T) async throws -> T {
         _ = try TestMySQL.url()
-        return try await Self.with(script: "mariadb-server.sh") { server, text in try await body(server, try MySQLURL(text)) }
+        return try await Self.with(script: "mariadb-server.sh", environment: ["COUPONGATE_MARIADB_TLS": tls ? "on" : "off"]) { server, text in
+            try await body(server, try MySQLURL(text))
+        }
     }
 
-    private static func with<T>(script: String, _ body: (PrivateDatabaseServer, String) async throws -> T) async throws -> T {
+    private static func with<T>(
+        script: String,
+        environment: [String: String] = [:],
+        _ body: (PrivateDatabaseServer, String) async throws -> T
+    ) async throws -> T {
         let state = FileManager.default.temporaryDirectory.appendingPathComponent("cg-private-db-\(UUID().uuidString)").path
-        let server = PrivateDatabaseServer(script: Self.scripts.appendingPathComponent(script).path, stateDirectory: state)
+        let server = PrivateDatabaseServer(
+            script: Self.scripts.appendingPathComponent(script).path,
+            stateDirectory: state,
+            environment: environment
+        )
         defer { try? FileManager.default.removeItem(atPath: state) }
         do {
             let url = try await server.run("start")
@@ -71,6 +85,7 @@ struct PrivateDatabaseServer: Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = [self.script, command, self.stateDirectory]
+        process.environment = ProcessInfo.processInfo.environment.merging(self.environment) { _, new in new }
         // Files, not pipes: nothing has to drain them while the script runs.
         process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
         process.standardError = try FileHandle(forWritingTo: stderrURL)

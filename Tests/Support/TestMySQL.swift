@@ -29,6 +29,15 @@ public enum TestMySQL {
         return try MySQLURL(text)
     }
 
+    /// The path of a CA certificate scripts/mariadb-server.sh made: `MYSQL_TLS_CA`, the one that signed the
+    /// server's certificate, or `MYSQL_TLS_OTHER_CA`, one that did not.
+    public static func certificateAuthority(_ variable: String = "MYSQL_TLS_CA") throws -> String {
+        guard let path = ProcessInfo.processInfo.environment[variable], !path.isEmpty else {
+            throw NotConfigured(variable: variable)
+        }
+        return path
+    }
+
     /// Creates an empty database, passes its URL to `body`, then drops it.
     @discardableResult
     public static func withDatabase<T>(_ body: (MySQLURL) async throws -> T) async throws -> T {

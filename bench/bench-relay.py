@@ -1,0 +1,229 @@
+#!/usr/bin/env python3
+"""Relay throughput into each database of record, in one run: PostgreSQL vs MariaDB.
+
+For each database (PostgreSQL by scripts/postgres-server.sh, MariaDB by
+scripts/mariadb-server.sh, both throwaway servers on loopback with durable
+commits) and one shared redis-server (AOF, appendfsync always):
+
+  1. `coupongate serve` with no relay creates a campaign with a limit of
+     --entries (100,000) and wrk (bench/coupongate.lua, win mode) applies with
+     new users until it is sold out, so the outbox holds exactly that many
+     entries, written by the real gate script; the server is then stopped.
+  2. `coupongate relay` starts, and the clock runs until the database holds
+     every coupon (polled with the server's own client every 0.1 s).
+
+It prints, per database: rows, seconds from the relay's start to the last row,
+rows/s over that time, rows/s between the first and the last row seen (without
+the process start), and the CPU seconds of the relay and of the database
+server; then the MariaDB/PostgreSQL ratio, and checks each against the seed's
+stress-phase rate (4,242 req/s): a relay slower than the drop that feeds it
+would be the drop's bottleneck. It also checks the rows: one per winner, the
+sequences 1..N. Raw logs: bench/results/<time>-relay/.
+
+Usage: bench/bench-relay.py [--entries N] [--databases postgres,mysql] [--rounds R]
+Environment: BENCH_BIN (a coupongate binary; default: the release build in
+.build-release, built when missing), BENCH_SKIP_BUILD=1 (use the existing one).
+"""
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, "scripts"))
+from distributed_stack import Coupongate, Database, Redis, request  # noqa: E402
+
+SEED_STRESS_RATE = 4242
+TOKEN = "bench-relay-admin-token-0123456"
+
+
+def release_binary():
+    if os.environ.get("BENCH_BIN"):
+        return os.environ["BENCH_BIN"]
+    binary = os.path.join(REPO, ".build-release", "release", "coupongate")
+    if not (os.environ.get("BENCH_SKIP_BUILD") == "1" and os.access(binary, os.X_OK)):
+        print("bench-relay: building the release binary (.build-release)", flush=True)
+        subprocess.run(["swift", "build", "-c", "release", "--product", "coupongate", "--scratch-path", ".build-release"],
+                       cwd=REPO, check=True)
+    return binary
+
+
+def cpu_seconds(pids):
+    """utime + stime of the given processes, in seconds."""
+    total = 0
+    ticks = os.sysconf("SC_CLK_TCK")
+    for pid in pids:
+        try:
+            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            pass
+    return total
+
+
+def server_pids(database):
+    """The database server's processes: every process whose command line names its state or data directory."""
+    marker = open(os.path.join(database.state, "cluster" if database.kind == "postgres" else "server")).read().strip()
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if marker in open(f"/proc/{entry}/cmdline").read().replace("\0", " "):
+                    pids.append(int(entry))
+            except OSError:
+                pass
+    # PostgreSQL's backends do not name the data directory; they are the postmaster's children.
+    children = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                ppid = int(open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()[1])
+                if ppid in pids:
+                    children.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass
+    return sorted(set(pids + children))
+
+
+def fill_outbox(redis, database, campaign, entries, run_number, logs):
+    """A sold-out drop of `entries` coupons with the relay off; returns the outbox length."""
+    # info: the start-up line names the port.
+    api = Coupongate("serve", "--port", "0", "--admin-token", TOKEN, "--log-level", "info",
+                     "--redis", redis.url, *database.flag).start()
+    try:
+        status, _, body = request(api.port, "POST", "/admin/campaigns", headers={
+            "Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+            body=json.dumps({"id": campaign, "name": campaign, "limit": entries}))
+        if status != 201:
+            raise SystemExit(f"creating {campaign} answered {status}: {body!r}")
+        issued_key = f"{{c:{campaign}}}:issued"
+        wrk = subprocess.Popen(["wrk", "-t2", "-c64", "-d600s", "-s", os.path.join(REPO, "bench", "coupongate.lua"),
+                                f"http://127.0.0.1:{api.port}", "--", "win", f"/campaigns/{campaign}/apply", str(run_number)],
+                               stdout=open(os.path.join(logs, f"wrk-{campaign}.txt"), "w"), stderr=subprocess.STDOUT)
+        deadline = time.time() + 600
+        while time.time() < deadline:
+            issued = subprocess.run(["redis-cli", "-p", str(redis.port), "GET", issued_key], capture_output=True, text=True).stdout.strip()
+            if issued.isdigit() and int(issued) >= entries:
+                break
+            time.sleep(0.2)
+        wrk.send_signal(signal.SIGINT)
+        wrk.wait(timeout=30)
+    finally:
+        api.kill(signal.SIGTERM)
+    length = subprocess.run(["redis-cli", "-p", str(redis.port), "XLEN", f"{{c:{campaign}}}:outbox"], capture_output=True, text=True).stdout.strip()
+    return int(length or 0)
+
+
+def relay_into(redis, database, campaign, entries, binary):
+    """Starts a relay and times it until the database holds `entries` coupons of `campaign`."""
+    count_sql = f"SELECT COUNT(*) FROM coupons WHERE campaign_id = '{campaign}'"  # the script's own id, not input
+    before = cpu_seconds(server_pids(database))  # backends started later count from zero
+    started = time.time()
+    relay = Coupongate("relay", "--log-level", "warning", "--redis", redis.url, *database.flag, serve=False).start()
+    first = None
+    rows = 0
+    try:
+        deadline = started + 600
+        while time.time() < deadline:
+            rows = int(database.rows(count_sql)[0][0])
+            now = time.time()
+            if rows > 0 and first is None:
+                first = (now, rows)
+            if rows >= entries:
+                break
+            if relay.process.poll() is not None:
+                raise SystemExit(f"the relay exited with {relay.process.returncode}:\n{''.join(relay.tail)}")
+            time.sleep(0.1)
+        finished = time.time()
+        relay_cpu = cpu_seconds([relay.process.pid])
+        # Before the relay stops: PostgreSQL's backends for its connections exit with it.
+        database_cpu = cpu_seconds(server_pids(database)) - before
+    finally:
+        relay.kill(signal.SIGTERM)
+    steady = (rows - first[1]) / (finished - first[0]) if first and finished > first[0] else float("nan")
+    return {"rows": rows, "seconds": finished - started, "rate": rows / (finished - started), "steady": steady,
+            "relay_cpu": relay_cpu, "database_cpu": database_cpu}
+
+
+def check_rows(database, campaign, entries):
+    rows = database.rows(f"SELECT COUNT(*), COUNT(DISTINCT user_id), MIN(sequence), MAX(sequence) FROM coupons WHERE campaign_id = '{campaign}'")
+    count, users, low, high = (int(x) for x in rows[0])
+    problems = []
+    if count != entries or users != entries:
+        problems.append(f"{count} rows for {users} users, expected {entries} of each")
+    if (low, high) != (1, entries):
+        problems.append(f"sequences {low}..{high}, expected 1..{entries}")
+    return problems
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--entries", type=int, default=100_000)
+    parser.add_argument("--databases", default="postgres,mysql")
+    parser.add_argument("--rounds", type=int, default=1, help="rounds, each relaying into every database in turn")
+    options = parser.parse_args()
+    Coupongate.binary = release_binary()
+    kinds = options.databases.split(",")
+    logs = os.path.join(REPO, "bench", "results", time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-relay")
+    os.makedirs(logs, exist_ok=True)
+    state = tempfile.mkdtemp(prefix="cg-bench-relay-")
+    redis = Redis(state)
+    redis.start()
+    databases = {kind: Database(kind, state).start() for kind in kinds}
+    results = {kind: [] for kind in kinds}
+    failed = []
+    try:
+        run_number = 1
+        for round_number in range(1, options.rounds + 1):
+            # Alternate the order between rounds, so neither always runs on a warmer machine.
+            order = kinds if round_number % 2 else list(reversed(kinds))
+            for kind in order:
+                database = databases[kind]
+                campaign = f"relay-{kind}-{round_number}"
+                length = fill_outbox(redis, database, campaign, options.entries, run_number, logs)
+                run_number += 1
+                if length != options.entries:
+                    raise SystemExit(f"the outbox of {campaign} holds {length} entries, expected {options.entries}")
+                result = relay_into(redis, database, campaign, options.entries, Coupongate.binary)
+                problems = check_rows(database, campaign, options.entries)
+                failed += [f"{database.name}: {p}" for p in problems]
+                results[kind].append(result)
+                print(f"round {round_number} {database.name:<10} {result['rows']:>7} rows in {result['seconds']:6.2f} s = "
+                      f"{result['rate']:8.0f} rows/s (first to last row {result['steady']:8.0f} rows/s); CPU relay "
+                      f"{result['relay_cpu']:5.2f} s, database {result['database_cpu']:5.2f} s", flush=True)
+    finally:
+        redis.kill()
+        for database in databases.values():
+            database.stop()
+        subprocess.run(["rm", "-rf", state])
+
+    print()
+    print(f"{'database':<12} {'rows/s':>9} {'steady rows/s':>14} {'relay CPU µs/row':>17} {'db CPU µs/row':>14}")
+    medians = {}
+    for kind in kinds:
+        runs = sorted(results[kind], key=lambda r: r["rate"])
+        median = runs[len(runs) // 2]
+        medians[kind] = median
+        name = databases[kind].name
+        print(f"{name:<12} {median['rate']:>9.0f} {median['steady']:>14.0f} {median['relay_cpu'] / median['rows'] * 1e6:>17.1f} "
+              f"{median['database_cpu'] / median['rows'] * 1e6:>14.1f}")
+        if median["rate"] < SEED_STRESS_RATE:
+            failed.append(f"{name}: {median['rate']:.0f} rows/s is below the seed's stress rate {SEED_STRESS_RATE} req/s")
+    if "postgres" in medians and "mysql" in medians:
+        print(f"MariaDB / PostgreSQL: {medians['mysql']['rate'] / medians['postgres']['rate']:.2f}x")
+    for kind in kinds:
+        print(f"{databases[kind].name}: {medians[kind]['rate'] / SEED_STRESS_RATE:.1f}x the seed's stress-phase rate ({SEED_STRESS_RATE} req/s)")
+    with open(os.path.join(logs, "results.json"), "w") as out:
+        json.dump({"entries": options.entries, "results": results}, out, indent=2)
+    for problem in failed:
+        print(f"FAIL {problem}")
+    print("PASS" if not failed else "FAIL", flush=True)
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
