@@ -102,7 +102,7 @@ struct ResultBuffers {
         switch self.columns[index] {
         case .int:
             guard self.errors[index] == 0 else {
-                throw MySQLError(code: 2000, sqlState: "22003", message: "column \(index + 1) does not fit a 64-bit integer")
+                throw MySQLError.client("column \(index + 1) does not fit a 64-bit integer", sqlState: "22003")
             }
             return .int(self.integers[index])
         case .text:
@@ -123,13 +123,7 @@ struct ResultBuffers {
                 bind.length = fetchedLength
                 return mysql_stmt_fetch_column(statement, &bind, UInt32(index), 0)
             }
-            guard status == 0 else {
-                throw MySQLError(
-                    code: mysql_stmt_errno(statement),
-                    sqlState: String(cString: mysql_stmt_sqlstate(statement)),
-                    message: String(cString: mysql_stmt_error(statement))
-                )
-            }
+            guard status == 0 else { throw MySQLConnection.error(of: statement) }
             return .text(String(decoding: UnsafeRawBufferPointer(start: whole, count: length), as: UTF8.self))
         }
     }

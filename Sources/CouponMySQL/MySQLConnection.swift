@@ -48,7 +48,7 @@ final class MySQLConnection: @unchecked Sendable {
     /// Connects (blocking) and sets the session up: utf8mb4, strict SQL mode, READ COMMITTED, autocommit on.
     static func open(_ url: MySQLURL, timeouts: Timeouts) throws(MySQLError) -> MySQLConnection {
         guard Self.libraryReady, let handle = mysql_init(nil) else {
-            throw MySQLError(code: 2008, sqlState: "HY000", message: "Connector/C could not allocate a connection")
+            throw MySQLError.client("Connector/C could not allocate a connection", code: 2008)
         }
         func fail() -> MySQLError {
             let error = Self.error(of: handle)
@@ -100,10 +100,9 @@ final class MySQLConnection: @unchecked Sendable {
         // MYSQL_OPT_SSL_ENFORCE says; checking the cipher is what makes ssl-mode=required a guarantee.
         if url.sslMode != .disabled, mysql_get_ssl_cipher(handle) == nil {
             mysql_close(handle)
-            throw MySQLError(
-                code: 2026,
-                sqlState: "HY000",
-                message: "ssl-mode=\(url.sslMode.rawValue) asks for TLS, but the server did not encrypt the connection (it has no TLS set up)"
+            throw MySQLError.client(
+                "ssl-mode=\(url.sslMode.rawValue) asks for TLS, but the server did not encrypt the connection (it has no TLS set up)",
+                code: 2026
             )
         }
         return MySQLConnection(handle: handle, socket: Int32(mysql_get_socket(handle)))
@@ -149,11 +148,7 @@ final class MySQLConnection: @unchecked Sendable {
         try self.bindAndExecute(statement, parameters)
         defer { mysql_stmt_free_result(statement) }
         guard mysql_stmt_field_count(statement) == UInt32(columns.count) else {
-            throw MySQLError(
-                code: 2000,
-                sqlState: "HY000",
-                message: "query returned \(mysql_stmt_field_count(statement)) columns, expected \(columns.count): \(sql)"
-            )
+            throw MySQLError.client("query returned \(mysql_stmt_field_count(statement)) columns, expected \(columns.count): \(sql)")
         }
         let results = ResultBuffers(columns)
         defer { results.deallocate() }
@@ -192,11 +187,7 @@ final class MySQLConnection: @unchecked Sendable {
 
     private func bindAndExecute(_ statement: UnsafeMutablePointer<MYSQL_STMT>, _ parameters: [MySQLValue]) throws(MySQLError) {
         guard mysql_stmt_param_count(statement) == UInt(parameters.count) else {
-            throw MySQLError(
-                code: 2000,
-                sqlState: "HY000",
-                message: "statement has \(mysql_stmt_param_count(statement)) parameters, \(parameters.count) given"
-            )
+            throw MySQLError.client("statement has \(mysql_stmt_param_count(statement)) parameters, \(parameters.count) given")
         }
         let bound = ParameterBuffers(parameters)
         defer { bound.deallocate() }
@@ -219,11 +210,7 @@ final class MySQLConnection: @unchecked Sendable {
     }
 
     private func failure(_ statement: UnsafeMutablePointer<MYSQL_STMT>) -> MySQLError {
-        let error = MySQLError(
-            code: mysql_stmt_errno(statement),
-            sqlState: String(cString: mysql_stmt_sqlstate(statement)),
-            message: String(cString: mysql_stmt_error(statement))
-        )
+        let error = Self.error(of: statement)
         if error.breaksConnection { self.isBroken = true }
         return error
     }
@@ -238,6 +225,14 @@ final class MySQLConnection: @unchecked Sendable {
             code: mysql_errno(handle),
             sqlState: String(cString: mysql_sqlstate(handle)),
             message: String(cString: mysql_error(handle))
+        )
+    }
+
+    static func error(of statement: UnsafeMutablePointer<MYSQL_STMT>) -> MySQLError {
+        MySQLError(
+            code: mysql_stmt_errno(statement),
+            sqlState: String(cString: mysql_stmt_sqlstate(statement)),
+            message: String(cString: mysql_stmt_error(statement))
         )
     }
 }

@@ -11,6 +11,11 @@ public struct MySQLError: Error, CustomStringConvertible, Sendable {
         self.message = message
     }
 
+    /// An error found by our side of the client, with Connector/C's generic codes (`CR_UNKNOWN_ERROR`).
+    static func client(_ message: String, code: UInt32 = 2000, sqlState: String = "HY000") -> MySQLError {
+        MySQLError(code: code, sqlState: sqlState, message: message)
+    }
+
     public var description: String { "\(self.message) (error \(self.code), SQLSTATE \(self.sqlState))" }
 
     /// Client errors mean the connection can no longer be trusted (lost, refused, out of sync): it is closed.

@@ -93,9 +93,14 @@ public final class PostgresCouponStore: DatabaseOfRecord {
     /// How coupon batches are inserted; see ``CouponInsertStrategy`` for the measurement behind it.
     static let insertStrategy = CouponInsertStrategy.unnest
 
+    /// How much longer than its deadline a caller waits for a call before abandoning it.
+    static let abandonAfter: Duration = .seconds(1)
+
     public let configuration: Configuration
     private let client: PostgresClient
     private let logger: Logger
+    private let calls = DetachedCalls()
+    private let eventLoop: any EventLoop
 
     /// Creates the store and its pool. Nothing connects until ``run()`` runs and a call needs a connection.
     ///
@@ -110,6 +115,7 @@ public final class PostgresCouponStore: DatabaseOfRecord {
     ) {
         self.configuration = configuration
         self.logger = logger
+        self.eventLoop = eventLoopGroup.any()
         self.client = PostgresClient(
             configuration: configuration.clientConfiguration,
             eventLoopGroup: eventLoopGroup,
@@ -122,9 +128,15 @@ public final class PostgresCouponStore: DatabaseOfRecord {
 
     // MARK: Lifecycle
 
-    /// Runs the connection pool until the task is cancelled or graceful shutdown begins.
+    /// Runs the connection pool and the store's calls until the task is cancelled or graceful
+    /// shutdown begins (as postgres-nio's client does: the store is the last service to stop).
     public func run() async {
-        await self.client.run()
+        await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await self.client.run() }
+                group.addTask { await self.calls.run() }
+            }
+        }
     }
 
     /// Applies the migrations this version knows and the database lacks; see ``PostgresMigrations``.
@@ -271,38 +283,50 @@ public final class PostgresCouponStore: DatabaseOfRecord {
         _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         let client = self.client
+        let url = self.configuration.url
         let timeout = self.configuration.operationTimeout
         let deadline = LeaseDeadline()
+        @Sendable func expired() -> CouponStoreError {
+            CouponStoreError(
+                deadline.expire()
+                    ? "PostgreSQL \(operation) on \(url) did not finish within \(timeout); the connection was closed"
+                    : "PostgreSQL \(operation) on \(url) got no connection within \(timeout): the server is down or unreachable, or refused the login (the log shows each attempt's error)"
+            )
+        }
         do {
-            return try await withThrowingTaskGroup(of: T?.self) { group in
-                group.addTask {
-                    try await client.withConnection { connection in
-                        guard deadline.begin(connection) else { throw CancellationError() }
-                        defer { deadline.end() }
-                        return try await body(connection)
+            // The call races its own deadline, which cancels a connection request still waiting;
+            // the caller waits at most a second longer, in case the call ignores that (see DetachedCalls).
+            return try await self.calls.run(
+                deadline: .now() + TimeAmount(timeout + Self.abandonAfter),
+                on: self.eventLoop,
+                timedOut: expired,
+                stopped: CouponStoreError("PostgreSQL \(operation) on \(url) was refused: the store is not running")
+            ) {
+                try await withThrowingTaskGroup(of: T?.self) { group in
+                    group.addTask {
+                        try await client.withConnection { connection in
+                            guard deadline.begin(connection) else { throw CancellationError() }
+                            defer { deadline.end() }
+                            return try await body(connection)
+                        }
                     }
+                    group.addTask {
+                        try await Task.sleep(for: timeout)
+                        return nil
+                    }
+                    defer { group.cancelAll() }
+                    if let value = try await group.next() ?? nil {
+                        return value
+                    }
+                    throw expired()
                 }
-                group.addTask {
-                    try await Task.sleep(for: timeout)
-                    return nil
-                }
-                defer { group.cancelAll() }
-                if let value = try await group.next() ?? nil {
-                    return value
-                }
-                let reachedServer = deadline.expire()
-                throw CouponStoreError(
-                    reachedServer
-                        ? "PostgreSQL \(operation) on \(self.configuration.url) did not finish within \(timeout); the connection was closed"
-                        : "PostgreSQL \(operation) on \(self.configuration.url) got no connection within \(timeout): the server is down or unreachable, or refused the login (the log shows each attempt's error)"
-                )
             }
         } catch let error as CouponStoreError {
             throw error
         } catch {
             // A step error reads "while <step>: <cause>"; anything else is the cause alone.
             let cause = error is PostgresStepError ? " \(Self.describe(error))" : ": \(Self.describe(error))"
-            throw CouponStoreError("PostgreSQL \(operation) on \(self.configuration.url) failed\(cause)")
+            throw CouponStoreError("PostgreSQL \(operation) on \(url) failed\(cause)")
         }
     }
 }
