@@ -375,7 +375,7 @@ loaded_sha=$(rcli SCRIPT LOAD "$(cat "$issue_lua")")
 [[ $loaded_sha == "$issue_sha" ]] || die "SCRIPT LOAD answered '$loaded_sha', expected $issue_sha"
 log "gate script: $issue_script_swift, sha1 $issue_sha, the one the server runs"
 
-rb_keys() { printf '{c:%s}:meta {c:%s}:issued {c:%s}:winners {c:%s}:outbox' "$1" "$1" "$1" "$1"; }
+rb_keys() { printf '{c:%s}:meta {c:%s}:issued {c:%s}:winners {c:%s}:outbox {c:%s}:idem' "$1" "$1" "$1" "$1" "$1"; }
 rcli HSET '{c:rbench}:meta' limit 1000000000 startsAt "" endsAt "" epoch 1 >/dev/null
 rcli HSET '{c:rsold}:meta' limit 1 startsAt "" endsAt "" epoch 1 >/dev/null
 rcli SET '{c:rsold}:issued' 1 >/dev/null
@@ -391,7 +391,7 @@ run_redis_benchmark() { # kind (win|soldout) round
     before=$(proc_cpu_ticks "$redis_pid" redis-server)
     # shellcheck disable=SC2046 # the keys are one word each
     if ! redis-benchmark -h 127.0.0.1 -p "$redis_port" -c "$connections" -n "$redis_requests" -r 1000000000 --csv \
-        EVALSHA "$issue_sha" 4 $(rb_keys "$campaign") "$campaign" 0 0 __rand_int__ - >"$out" 2>"$out.stderr"; then
+        EVALSHA "$issue_sha" 5 $(rb_keys "$campaign") "$campaign" 0 0 __rand_int__ - g:__rand_int__ >"$out" 2>"$out.stderr"; then
         cat "$out" "$out.stderr" >&2
         die "redis-benchmark failed ($label, round $round); output in $out"
     fi

@@ -4,6 +4,10 @@ public enum ApplyOutcome: Hashable, Sendable {
     case issued(Coupon)
     /// The user had already won this coupon earlier.
     case alreadyIssued(Coupon)
+    /// The request repeats one whose idempotency key won this coupon: the original answer again.
+    case replayed(Coupon)
+    /// The idempotency key won a coupon for another user.
+    case idempotencyKeyReused
     /// Every coupon has been issued.
     case soldOut
     /// The campaign opens at the given instant.

@@ -14,6 +14,8 @@ public struct CampaignLedger: Sendable {
     public private(set) var campaign: Campaign
     public private(set) var issued: Int64
     private var winners: [UserID: Entry]
+    /// Idempotency key → the winner whose apply carried it.
+    private var keys: [String: UserID] = [:]
 
     /// A ledger holding `coupons`, as loaded from the store.
     ///
@@ -43,6 +45,8 @@ public struct CampaignLedger: Sendable {
     ///
     /// - Parameters:
     ///   - user: who applies.
+    ///   - key: the request's idempotency key: recorded with a new winner; the same key again
+    ///     answers the original win for that user, and `.idempotencyKeyReused` for another.
     ///   - now: the time of the apply, for the campaign window and the coupon.
     ///   - record: called with a new winner's coupon before the ledger changes;
     ///     returns the ticket of the write that will record it. If it throws,
@@ -50,9 +54,14 @@ public struct CampaignLedger: Sendable {
     /// - Returns: the outcome and, for a winner (new or earlier), the ticket of its write.
     public mutating func admit<Failure: Error>(
         _ user: UserID,
+        key: String? = nil,
         at now: Timestamp,
         record: (Coupon) throws(Failure) -> UInt64
     ) throws(Failure) -> (outcome: ApplyOutcome, ticket: UInt64) {
+        if let key, let owner = self.keys[key] {
+            guard owner == user, let entry = self.winners[user] else { return (.idempotencyKeyReused, 0) }
+            return (.replayed(entry.coupon), entry.ticket)
+        }
         if let entry = self.winners[user] {
             return (.alreadyIssued(entry.coupon), entry.ticket)
         }
@@ -68,12 +77,14 @@ public struct CampaignLedger: Sendable {
         let ticket = try record(coupon)
         self.issued += 1
         self.winners[user] = Entry(coupon: coupon, ticket: ticket)
+        if let key { self.keys[key] = user }
         return (.issued(coupon), ticket)
     }
 
     /// Forgets every winner, as `POST /admin/campaigns/{id}/reset` asks.
     public mutating func reset() {
         self.winners.removeAll(keepingCapacity: false)
+        self.keys.removeAll(keepingCapacity: false)
         self.issued = 0
     }
 }

@@ -12,6 +12,11 @@ public protocol CouponGate: Sendable {
     /// per-client rate limits counts (the Redis gate, in its script); others ignore it.
     func apply(user: UserID, campaign: CampaignID, client: String?) async throws -> ApplyOutcome
 
+    /// Applies with the request's `Idempotency-Key`: the first win it gets is recorded with it,
+    /// and the same key again answers that win (``ApplyOutcome/replayed(_:)``) for the same user,
+    /// ``ApplyOutcome/idempotencyKeyReused`` for another.
+    func apply(user: UserID, campaign: CampaignID, client: String?, idempotencyKey: String?) async throws -> ApplyOutcome
+
     /// The campaign with its live counts.
     func status(of campaign: CampaignID) async throws -> CampaignStatus
 

@@ -7,7 +7,7 @@ enum CampaignScripts {
     /// so instances holding a cached answer for the old one drop it. Returns the epoch.
     static let create = """
         local epoch = tonumber(redis.call('HGET', KEYS[1], 'epoch') or '0') + 1
-        redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
+        redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5])
         redis.call('HSET', KEYS[1], 'limit', ARGV[1], 'startsAt', ARGV[2], 'endsAt', ARGV[3], 'epoch', epoch)
         return epoch
         """
@@ -17,7 +17,7 @@ enum CampaignScripts {
         if redis.call('EXISTS', KEYS[1]) == 0 then
           return -1
         end
-        redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
+        redis.call('DEL', KEYS[2], KEYS[3], KEYS[4], KEYS[5])
         return redis.call('HINCRBY', KEYS[1], 'epoch', 1)
         """
 

@@ -5,6 +5,13 @@ import RESP
 enum IssueAnswer: Sendable, Equatable {
     case issued(sequence: Int64, at: Timestamp)
     case duplicate(sequence: Int64, at: Timestamp)
+    /// The win this user's idempotency key got earlier: the original answer again.
+    case again(sequence: Int64, at: Timestamp)
+    /// The idempotency key won a coupon for another user.
+    case keyUsed
+    /// A win (new, repeated or earlier) whose write did not reach the replicas `--redis-wait-replicas`
+    /// asks for within the wait: not answered 200, since a failover could lose it.
+    case unreplicated(acknowledged: Int64, wanted: Int)
     /// `epoch` is the campaign's generation, so a sold-out answer can be cached for it alone.
     case soldOut(issued: Int64, epoch: Int64)
     case notOpen(startsAt: Timestamp)
@@ -28,6 +35,10 @@ enum IssueAnswer: Sendable, Equatable {
         answers.reserveCapacity(count)
         for index in 0..<count {
             let base = 2 + 3 * index
+            if words[base] == "KEYUSED" {
+                answers.append(.keyUsed)
+                continue
+            }
             guard let number = Int64(words[base + 1]) else { throw malformed() }
             let time = Timestamp(millisecondsSince1970: number)
             switch words[base] {
@@ -37,6 +48,9 @@ enum IssueAnswer: Sendable, Equatable {
             case "DUP":
                 guard let at = Int64(words[base + 2]) else { throw malformed() }
                 answers.append(.duplicate(sequence: number, at: Timestamp(millisecondsSince1970: at)))
+            case "AGAIN":
+                guard let at = Int64(words[base + 2]) else { throw malformed() }
+                answers.append(.again(sequence: number, at: Timestamp(millisecondsSince1970: at)))
             case "SOLDOUT":
                 answers.append(.soldOut(issued: number, epoch: epoch))
             case "NOTOPEN":

@@ -9,8 +9,16 @@
 ///   2 issued   counter: sequence numbers handed out
 ///   3 winners  hash: userId → "<sequence>:<issuedAt ms>"
 ///   4 outbox   stream: one entry per coupon, read by the relay
+///   5 idem     hash: idempotency key → the winner whose apply carried it
 /// ARGV: 1 campaign id, 2 applies per second per user, 3 per client address ("0": no limit),
-///   then two per user, one or more users: the user id, the client address ("-": none)
+///   then three per user, one or more users: the user id, the client address ("-": none),
+///   the idempotency key ("-": none)
+///
+/// An idempotency key is recorded with the winner it won for. The same key again is answered
+/// before anything else: for that user, the original win ("AGAIN"), without touching the rate
+/// limits; for another user, "KEYUSED". So a request repeated after a lost answer (by the
+/// client, or by the server after an ambiguous Redis failure) gets its 200 back, not a 409.
+/// Keys of requests that did not win are not recorded.
 ///
 /// Rate limits are token buckets (burst = rate, at least 1) in hashes beside the campaign's
 /// keys, `{c:<id>}:rl:u:<user>` and `{c:<id>}:rl:a:<client>`: under the campaign's hash tag,
@@ -19,6 +27,8 @@
 /// Returns `{"NOCAMPAIGN"}` when the campaign's keys are not in Redis (never created, or lost),
 /// else `{"BATCH", epoch}` followed by three words per user, in ARGV's order:
 ///   "OK", seq, issuedAt        a new winner; counter, winner and outbox entry written together
+///   "AGAIN", seq, issuedAt     the win this idempotency key already got for this user; nothing written
+///   "KEYUSED", "", ""          the idempotency key won for another user; nothing written
 ///   "DUP", seq, issuedAt       the user had won already (earlier, or earlier in this batch)
 ///   "SOLDOUT", issued, ""      nothing written
 ///   "NOTOPEN", startsAt, ""    before the window; nothing written
@@ -58,18 +68,26 @@ enum IssueScript {
           return 0
         end
         local reply = {'BATCH', epoch}
-        for i = 4, #ARGV, 2 do
-          local user, client = ARGV[i], ARGV[i + 1]
+        for i = 4, #ARGV, 3 do
+          local user, client, key = ARGV[i], ARGV[i + 1], ARGV[i + 2]
           local n = #reply
           local wait = 0
-          if clientRate > 0 and client ~= '-' then
+          local owner = key ~= '-' and redis.call('HGET', KEYS[5], key)
+          if owner then
+            wait = -1
+          elseif clientRate > 0 and client ~= '-' then
             wait = take(tag .. 'rl:a:' .. client, clientRate)
           end
           if wait == 0 and userRate > 0 then
             wait = take(tag .. 'rl:u:' .. user, userRate)
           end
-          local winner = wait == 0 and redis.call('HGET', KEYS[3], user)
-          if wait > 0 then
+          local winner = wait <= 0 and redis.call('HGET', KEYS[3], user)
+          if owner and owner ~= user then
+            reply[n + 1], reply[n + 2], reply[n + 3] = 'KEYUSED', '', ''
+          elseif owner and winner then
+            local colon = string.find(winner, ':', 1, true)
+            reply[n + 1], reply[n + 2], reply[n + 3] = 'AGAIN', string.sub(winner, 1, colon - 1), string.sub(winner, colon + 1)
+          elseif wait > 0 then
             reply[n + 1], reply[n + 2], reply[n + 3] = 'LIMITED', tostring(wait), ''
           elseif winner then
             local colon = string.find(winner, ':', 1, true)
@@ -82,6 +100,9 @@ enum IssueScript {
             issued = redis.call('INCR', KEYS[2])
             redis.call('HSET', KEYS[3], user, issued .. ':' .. now)
             redis.call('XADD', KEYS[4], '*', 'campaign', ARGV[1], 'user', user, 'seq', issued, 'at', now, 'epoch', epoch)
+            if key ~= '-' then
+              redis.call('HSET', KEYS[5], key, user)
+            end
             reply[n + 1], reply[n + 2], reply[n + 3] = 'OK', tostring(issued), tostring(now)
           end
         end

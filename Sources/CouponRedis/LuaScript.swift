@@ -30,6 +30,37 @@ final class LuaScript: Sendable {
         return try await redis.send(Self.evalsha(sha, keys: keys, arguments: arguments))
     }
 
+    /// Runs the script and `next` back to back on one connection (one write), and returns both
+    /// replies. `WAIT` after the script this way waits for the script's own writes.
+    func run(on redis: RedisClient, keys: [String], arguments: [RESPArgument], then next: RedisCommand) async throws -> (RESPValue, RESPValue) {
+        for attempt in 0..<2 {
+            let sha: String
+            if let known = self.sha.withLock({ $0 }) {
+                sha = known
+            } else {
+                let loaded = try await redis.send(RedisCommand("SCRIPT", ["LOAD", .string(self.source)]))
+                guard let loadedSHA = loaded.string else {
+                    throw RedisClientError(.protocolError, message: "SCRIPT LOAD of \(self.name) answered \(loaded)")
+                }
+                self.sha.withLock { $0 = loadedSHA }
+                sha = loadedSHA
+            }
+            let replies = try await redis.pipeline([Self.evalsha(sha, keys: keys, arguments: arguments), next])
+            guard replies.count == 2 else {
+                throw RedisClientError(.protocolError, message: "a pipeline of 2 commands answered \(replies.count) replies")
+            }
+            if case .error(let message) = replies[0] {
+                if message.hasPrefix("NOSCRIPT"), attempt == 0 {
+                    self.sha.withLock { $0 = nil }
+                    continue
+                }
+                throw RedisClientError(.serverError, message: message)
+            }
+            return (replies[0], replies[1])
+        }
+        throw RedisClientError(.serverError, message: "NOSCRIPT after SCRIPT LOAD of \(self.name)")
+    }
+
     /// `EVALSHA sha numkeys key… arg…`, built in one array (this runs for every apply that reaches Redis).
     private static func evalsha(_ sha: String, keys: [String], arguments: [RESPArgument]) -> RedisCommand {
         var all: [RESPArgument] = []

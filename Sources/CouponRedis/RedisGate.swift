@@ -34,13 +34,19 @@ public final class RedisGate: CouponGate {
     /// Applies per second per user and per client address, enforced in the gate script; 0: none.
     let userRate: Double
     let clientRate: Double
+    /// Replicas a win's write must reach (`WAIT`) before it is answered; 0: none.
+    let waitReplicas: Int
+    /// How long `WAIT` may take; kept inside the Redis command deadline.
+    static let waitTimeoutMilliseconds: Int64 = 500
     /// Concurrent applies to one campaign share a gate-script call (group commit).
     private let batcher = RequestBatcher<CampaignID, Applicant, IssueAnswer>(maxBatch: RedisGate.maxBatch)
 
-    /// One apply in a batch: the user and, for per-client limits, the client's address.
+    /// One apply in a batch: the user, for per-client limits the client's address, and the
+    /// idempotency key (the request's, or one the gate made up so it can retry the call safely).
     struct Applicant: Sendable {
         var user: UserID
         var client: String?
+        var key: String
     }
 
     /// - Parameters:
@@ -52,7 +58,8 @@ public final class RedisGate: CouponGate {
         logger: Logger,
         metrics: RedisGateMetrics = .init(),
         userRate: Double? = nil,
-        clientRate: Double? = nil
+        clientRate: Double? = nil,
+        waitReplicas: Int = 0
     ) {
         self.redis = redis
         self.store = store
@@ -60,6 +67,7 @@ public final class RedisGate: CouponGate {
         self.metrics = metrics
         self.userRate = userRate ?? 0
         self.clientRate = clientRate ?? 0
+        self.waitReplicas = max(0, waitReplicas)
     }
 
     // MARK: Apply
@@ -69,19 +77,41 @@ public final class RedisGate: CouponGate {
     }
 
     public func apply(user: UserID, campaign: CampaignID, client: String?) async throws -> ApplyOutcome {
+        try await self.apply(user: user, campaign: campaign, client: client, idempotencyKey: nil)
+    }
+
+    public func apply(user: UserID, campaign: CampaignID, client: String?, idempotencyKey: String?) async throws -> ApplyOutcome {
         // Answered from memory, and not rate limited: a sold-out answer costs less than the check.
+        // A winner's keyed request goes to Redis, which knows whether the key is the one that won.
         if let answer = self.soldOut.answer(for: user, in: campaign) {
-            self.metrics.localSoldOut.increment()
-            return answer
+            if idempotencyKey == nil || answer == .soldOut {
+                self.metrics.localSoldOut.increment()
+                return answer
+            }
         }
+        // Without the client's key, one of our own, so that the call can be repeated after an
+        // ambiguous failure (see `issue`); the prefixes keep the two kinds apart.
+        let key = idempotencyKey.map { "k:" + $0 } ?? "g:" + Self.randomKey()
         let answer = try await self.redisCall {
-            try await self.batcher.submit(Applicant(user: user, client: client), for: campaign) { campaign, applicants in
+            try await self.batcher.submit(Applicant(user: user, client: client, key: key), for: campaign) { campaign, applicants in
                 try await self.issue(applicants, in: campaign)
             }
         }
         switch answer {
         case .issued(let sequence, let at):
             return .issued(Coupon(campaignID: campaign, userID: user, sequence: sequence, issuedAt: at))
+        case .again(let sequence, let at):
+            let coupon = Coupon(campaignID: campaign, userID: user, sequence: sequence, issuedAt: at)
+            // Our own key answered again: the repeated call found the first one's win.
+            return idempotencyKey == nil ? .issued(coupon) : .replayed(coupon)
+        case .keyUsed:
+            return .idempotencyKeyReused
+        case .unreplicated(let acknowledged, let wanted):
+            let retry = idempotencyKey == nil ? "retry" : "retry with the same Idempotency-Key"
+            throw CouponError(
+                .storeUnavailable,
+                "The coupon was recorded, but only \(acknowledged) of \(wanted) Redis replicas confirmed it in time; \(retry)."
+            )
         case .duplicate(let sequence, let at):
             return .alreadyIssued(Coupon(campaignID: campaign, userID: user, sequence: sequence, issuedAt: at))
         case .soldOut(_, let epoch):
@@ -102,24 +132,59 @@ public final class RedisGate: CouponGate {
     private func issue(_ applicants: [Applicant], in campaign: CampaignID) async throws -> [IssueAnswer] {
         let keys = RedisKeys(campaign)
         var arguments: [RESPArgument] = [.string(campaign.rawValue), .string(Self.rateText(self.userRate)), .string(Self.rateText(self.clientRate))]
-        arguments.reserveCapacity(3 + 2 * applicants.count)
+        arguments.reserveCapacity(3 + 3 * applicants.count)
         for applicant in applicants {
             arguments.append(.string(applicant.user.description))
             arguments.append(.string(applicant.client ?? "-"))
+            arguments.append(.string(applicant.key))
         }
         let start = ContinuousClock.now
-        let reply = try await Self.issue.run(on: self.redis, keys: keys.all, arguments: arguments)
+        let reply: (RESPValue, acknowledged: Int64?)
+        do {
+            reply = try await self.runIssue(keys: keys, arguments: arguments)
+        } catch let error as RedisClientError where error.code == .timeout || error.code == .connectionClosed {
+            // Ambiguous: the script may have run. Every applicant carries a key, so running it
+            // again answers a win the first call made as that win ("AGAIN"), never a second one.
+            self.metrics.redisErrors.increment()
+            self.logger.warning("Gate call failed ambiguously; repeating it with the same keys", metadata: ["error": "\(error)"])
+            reply = try await self.runIssue(keys: keys, arguments: arguments)
+        }
         self.metrics.issueCall.recordInterval(since: start)
         self.metrics.issueBatchSize.record(applicants.count)
-        if let answers = try IssueAnswer.parse(reply, count: applicants.count) {
-            return answers
+        if let answers = try IssueAnswer.parse(reply.0, count: applicants.count) {
+            return self.checkReplicas(answers, acknowledged: reply.acknowledged)
         }
         try await self.rebuild(campaign)
-        let retried = try await Self.issue.run(on: self.redis, keys: keys.all, arguments: arguments)
-        guard let answers = try IssueAnswer.parse(retried, count: applicants.count) else {
+        let retried = try await self.runIssue(keys: keys, arguments: arguments)
+        guard let answers = try IssueAnswer.parse(retried.0, count: applicants.count) else {
             throw CouponError.unknownCampaign(campaign)
         }
-        return answers
+        return self.checkReplicas(answers, acknowledged: retried.acknowledged)
+    }
+
+    /// The gate script, followed on the same connection by `WAIT` when wins must reach replicas.
+    private func runIssue(keys: RedisKeys, arguments: [RESPArgument]) async throws -> (RESPValue, acknowledged: Int64?) {
+        guard self.waitReplicas > 0 else {
+            return (try await Self.issue.run(on: self.redis, keys: keys.all, arguments: arguments), nil)
+        }
+        let wait = RedisCommand("WAIT", [.int(Int64(self.waitReplicas)), .int(Self.waitTimeoutMilliseconds)])
+        let (reply, acknowledged) = try await Self.issue.run(on: self.redis, keys: keys.all, arguments: arguments, then: wait)
+        guard let count = acknowledged.int else {
+            throw RedisClientError(.protocolError, message: "WAIT answered \(acknowledged)")
+        }
+        return (reply, count)
+    }
+
+    /// Wins that did not reach enough replicas become `.unreplicated`; other answers stand.
+    private func checkReplicas(_ answers: [IssueAnswer], acknowledged: Int64?) -> [IssueAnswer] {
+        guard let acknowledged, acknowledged < Int64(self.waitReplicas) else { return answers }
+        self.metrics.redisErrors.increment()
+        return answers.map { answer in
+            switch answer {
+            case .issued, .again, .duplicate: .unreplicated(acknowledged: acknowledged, wanted: self.waitReplicas)
+            case .soldOut, .notOpen, .closed, .rateLimited, .keyUsed, .unreplicated: answer
+            }
+        }
     }
 
     /// Loads the winners of a campaign that just sold out, so this instance answers it from memory.
@@ -248,6 +313,14 @@ public final class RedisGate: CouponGate {
             arguments: Self.metaArguments(campaign) + [.int(issued), .int(campaign.epoch)]
         )
         _ = try? await self.redis.send(RedisCommand("DEL", [.string(keys.rebuildLock)]))
+    }
+
+    /// 128 random bits in hex: a key no other request will carry.
+    static func randomKey() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let high = generator.next() as UInt64
+        let low = generator.next() as UInt64
+        return String(high, radix: 16) + "-" + String(low, radix: 16)
     }
 
     /// A rate as the script reads it: "0" for none, else a plain decimal.

@@ -9,6 +9,8 @@ struct RedisKeys: Sendable {
     let issued: String
     let winners: String
     let outbox: String
+    /// Idempotency key → the winner who used it (``IssueScript``): a repeated request gets its original answer.
+    let idempotency: String
     /// Entries the relay could not parse, with the reason.
     let deadLetters: String
     /// Held while a campaign's keys are rebuilt from the database.
@@ -23,9 +25,10 @@ struct RedisKeys: Sendable {
         self.issued = "\(tag):issued"
         self.winners = "\(tag):winners"
         self.outbox = "\(tag):outbox"
+        self.idempotency = "\(tag):idem"
         self.deadLetters = "\(tag):dead"
         self.rebuildLock = "\(tag):rebuild"
-        self.all = [self.meta, self.issued, self.winners, self.outbox]
+        self.all = [self.meta, self.issued, self.winners, self.outbox, self.idempotency]
     }
 
     /// The consumer group the relays share on every outbox stream.

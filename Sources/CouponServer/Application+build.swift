@@ -181,7 +181,8 @@ func distributedParts(
         logger: logger,
         metrics: factory.map { RedisGateMetrics(factory: $0) } ?? .init(),
         userRate: configuration.userRateLimit,
-        clientRate: configuration.clientRateLimit
+        clientRate: configuration.clientRateLimit,
+        waitReplicas: configuration.redisWaitReplicas
     )
     let startup = DistributedStartup(store: store, redis: redis, logger: logger)
     var services: [any Service] = [store, redis, SoldOutWatcher(gate: gate)]

@@ -29,6 +29,8 @@ public struct ServerConfiguration: Sendable {
     public var userRateLimit: Double?
     /// Applies per second (and burst) one client address may make; nil: no limit.
     public var clientRateLimit: Double?
+    /// Distributed mode: Redis replicas a win must reach (`WAIT`) before it is answered 200; 0: none.
+    public var redisWaitReplicas: Int = 0
     /// Where an apply's user comes from.
     public var authentication: UserAuthentication = .queryParameter
     /// Serve `/metrics` and `/dashboard` and record the metrics they show.
@@ -63,6 +65,7 @@ extension ServerConfiguration {
         public var headerTimeout: String?
         public var rateLimitUser: String?
         public var rateLimitClient: String?
+        public var redisWaitReplicas: String?
         public var auth: String?
         public var jwtIssuer: String?
         public var jwtHS256Secret: String?
@@ -85,6 +88,7 @@ extension ServerConfiguration {
             headerTimeout: String? = nil,
             rateLimitUser: String? = nil,
             rateLimitClient: String? = nil,
+            redisWaitReplicas: String? = nil,
             auth: String? = nil,
             jwtIssuer: String? = nil,
             jwtHS256Secret: String? = nil,
@@ -106,6 +110,7 @@ extension ServerConfiguration {
             self.headerTimeout = headerTimeout
             self.rateLimitUser = rateLimitUser
             self.rateLimitClient = rateLimitClient
+            self.redisWaitReplicas = redisWaitReplicas
             self.auth = auth
             self.jwtIssuer = jwtIssuer
             self.jwtHS256Secret = jwtHS256Secret
@@ -198,6 +203,15 @@ extension ServerConfiguration {
         }
         if let setting = pick(flags.rateLimitClient, "rate-limit-client", "COUPONGATE_RATE_LIMIT_CLIENT") {
             self.clientRateLimit = try rate(setting)
+        }
+        if let setting = pick(flags.redisWaitReplicas, "redis-wait-replicas", "COUPONGATE_REDIS_WAIT_REPLICAS") {
+            guard let replicas = Int(setting.text), (0...16).contains(replicas) else {
+                throw setting.invalid("expected a number of replicas from 0 to 16")
+            }
+            guard replicas == 0 || self.distributed != nil else {
+                throw SettingError("\(setting.source) needs distributed mode (--redis): the embedded default has no Redis replicas")
+            }
+            self.redisWaitReplicas = replicas
         }
         let issuer = pick(flags.jwtIssuer, "jwt-issuer", "COUPONGATE_JWT_ISSUER")
         let secret = pick(flags.jwtHS256Secret, "jwt-hs256-secret", "COUPONGATE_JWT_HS256_SECRET")

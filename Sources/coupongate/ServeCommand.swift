@@ -46,6 +46,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Applies per second one client address may make, e.g. 100/s; beyond it 429 (COUPONGATE_RATE_LIMIT_CLIENT; default off).")
     var rateLimitClient: String?
 
+    @Option(
+        help:
+            "Distributed mode: Redis replicas a win's write must reach (WAIT) before it is answered 200; otherwise 503, retry (COUPONGATE_REDIS_WAIT_REPLICAS; default 0)."
+    )
+    var redisWaitReplicas: String?
+
     @Option(help: "query (users from ?userId=, the seed's contract; default) or jwt (users from a verified bearer token's sub) (COUPONGATE_AUTH).")
     var auth: String?
 
@@ -81,6 +87,7 @@ struct ServeCommand: AsyncParsableCommand {
             headerTimeout: self.headerTimeout,
             rateLimitUser: self.rateLimitUser,
             rateLimitClient: self.rateLimitClient,
+            redisWaitReplicas: self.redisWaitReplicas,
             auth: self.auth,
             jwtIssuer: self.jwtIssuer,
             jwtHS256Secret: self.jwtHS256Secret,

@@ -13,10 +13,10 @@ import Testing
     func user(_ id: Int64) throws -> UserID { try UserID(id) }
 
     /// Admits with a recorder that hands out increasing tickets.
-    func admit(_ ledger: inout CampaignLedger, _ user: Int64, at instant: Timestamp? = nil) throws -> ApplyOutcome {
+    func admit(_ ledger: inout CampaignLedger, _ user: Int64, key: String? = nil, at instant: Timestamp? = nil) throws -> ApplyOutcome {
         var next: UInt64 = 100
         let user = try UserID(user)
-        return ledger.admit(user, at: instant ?? self.now) { _ in
+        return ledger.admit(user, key: key, at: instant ?? self.now) { _ in
             next += 1
             return next
         }.outcome
@@ -35,6 +35,30 @@ import Testing
         #expect(ledger.issued == 3)
         #expect(ledger.isSoldOut)
         #expect(try self.admit(&ledger, 40) == .soldOut)
+    }
+
+    @Test func anIdempotencyKeyReplaysItsWinForItsUserOnly() throws {
+        var ledger = try self.ledger(limit: 2)
+        guard case .issued(let coupon) = try self.admit(&ledger, 1, key: "a") else {
+            Issue.record("user 1 should have won")
+            return
+        }
+        #expect(try self.admit(&ledger, 1, key: "a") == .replayed(coupon))
+        #expect(try self.admit(&ledger, 2, key: "a") == .idempotencyKeyReused)
+        #expect(try self.admit(&ledger, 1, key: "b") == .alreadyIssued(coupon), "another key of a winner is a duplicate")
+        #expect(try self.admit(&ledger, 1) == .alreadyIssued(coupon))
+        #expect(ledger.issued == 1, "a replay issues nothing")
+        // A key that did not win is not kept; a reset forgets the winning ones.
+        guard case .issued = try self.admit(&ledger, 3, key: "c") else {
+            Issue.record("user 3 should have won")
+            return
+        }
+        #expect(try self.admit(&ledger, 4, key: "d") == .soldOut)
+        ledger.reset()
+        guard case .issued = try self.admit(&ledger, 5, key: "a") else {
+            Issue.record("after a reset, key a is free again")
+            return
+        }
     }
 
     @Test func aWinnerWhoAppliesAgainGetsTheSameCouponAndTicket() throws {

@@ -8,10 +8,10 @@ import Testing
 /// The gate script's batch semantics, run directly against a real redis-server, and the
 /// parsing of its replies.
 @Suite struct IssueScriptTests {
-    private func run(_ stack: RedisStack, _ campaign: CampaignID, _ users: [Int64]) async throws -> [IssueAnswer]? {
+    private func run(_ stack: RedisStack, _ campaign: CampaignID, _ users: [Int64], keys: [String]? = nil) async throws -> [IssueAnswer]? {
         var arguments: [RESPArgument] = [.string(campaign.rawValue), "0", "0"]
-        for user in users {
-            arguments += [.string(String(user)), "-"]
+        for (index, user) in users.enumerated() {
+            arguments += [.string(String(user)), "-", .string(keys?[index] ?? "-")]
         }
         let reply = try await RedisGate.issue.run(on: stack.admin, keys: RedisKeys(campaign).all, arguments: arguments)
         return try IssueAnswer.parse(reply, count: users.count)
@@ -42,6 +42,40 @@ import Testing
             #expect(try await stack.admin.send(RedisCommand("HLEN", [.string(keys.winners)])).int == 3)
             #expect(try await stack.admin.send(RedisCommand("GET", [.string(keys.issued)])).int == 3)
         }
+    }
+
+    /// A key is recorded with the win it got: the same key answers that win again for its user
+    /// (nothing written), and KEYUSED for anyone else; keys of requests that did not win are not kept.
+    @Test func anIdempotencyKeyAnswersItsWinAgain() async throws {
+        try await RedisStack.with { stack in
+            let campaign = try await stack.campaign("idem", limit: 2)
+            let keys = RedisKeys(campaign)
+            let first = try #require(try await self.run(stack, campaign, [1, 2], keys: ["k:a", "k:b"]))
+            guard case .issued(1, let at) = first[0], case .issued(2, _) = first[1] else {
+                Issue.record("users 1 and 2 should win: \(first)")
+                return
+            }
+            // The same batch again, as a server repeats an ambiguous call, and a third user reusing a key.
+            let again = try #require(try await self.run(stack, campaign, [1, 3, 4, 1], keys: ["k:a", "k:b", "k:c", "k:z"]))
+            #expect(again[0] == .again(sequence: 1, at: at))
+            #expect(again[1] == .keyUsed)
+            #expect(again[2] == .soldOut(issued: 2, epoch: 1))
+            #expect(again[3] == .duplicate(sequence: 1, at: at), "another key of a winner is an ordinary duplicate")
+            #expect(try await stack.admin.send(RedisCommand("XLEN", [.string(keys.outbox)])).int == 2, "nothing written again")
+            #expect(try await stack.admin.send(RedisCommand("HLEN", [.string(keys.idempotency)])).int == 2, "only winning keys are kept")
+            // A reset forgets the keys with the winners.
+            _ = try await stack.gates[0].reset(campaign)
+            #expect(
+                try await self.run(stack, campaign, [3], keys: ["k:b"]) == [
+                    .issued(sequence: 1, at: try #require(self.issuedAt(stack, campaign, user: 3)))
+                ]
+            )
+        }
+    }
+
+    private func issuedAt(_ stack: RedisStack, _ campaign: CampaignID, user: Int64) async throws -> Timestamp? {
+        let winner = try await stack.admin.send(RedisCommand("HGET", [.string(RedisKeys(campaign).winners), .string(String(user))])).string
+        return winner?.split(separator: ":").last.flatMap { Int64($0) }.map(Timestamp.init(millisecondsSince1970:))
     }
 
     @Test func outsideTheWindowOnlyEarlierWinnersGetTheirCoupon() async throws {

@@ -5,6 +5,13 @@ import Foundation
 import RESP
 import Testing
 
+extension Array {
+    fileprivate func asyncAllSatisfy(_ predicate: (Element) async throws -> Bool) async rethrows -> Bool {
+        for element in self where try await !predicate(element) { return false }
+        return true
+    }
+}
+
 @Suite struct RedisGateTests {
     /// Two instances creating the same campaign at once (both create `default` when they
     /// start together): one creates it, the other hears "exists", never a 503.
@@ -29,6 +36,74 @@ import Testing
                 }
                 #expect(results == ["campaignExists", "created"], "round \(round)")
                 #expect(try await stack.gates[1].apply(user: UserID(1), campaign: campaign.id) != .soldOut)
+            }
+        }
+    }
+
+    /// Through two instances: the key's win is answered again on either, before and after the
+    /// campaign sold out (the sold-out cache defers a keyed winner to Redis).
+    @Test func anIdempotencyKeyGetsItsWinBackOnAnyInstance() async throws {
+        try await RedisStack.with(instances: 2) { stack in
+            let campaign = try await stack.campaign("idem-gate", limit: 2)
+            let first = try await stack.gates[0].apply(user: UserID(1), campaign: campaign, client: nil, idempotencyKey: "a")
+            guard case .issued(let coupon) = first else {
+                Issue.record("user 1 should win: \(first)")
+                return
+            }
+            #expect(try await stack.gates[1].apply(user: UserID(1), campaign: campaign, client: nil, idempotencyKey: "a") == .replayed(coupon))
+            #expect(try await stack.gates[1].apply(user: UserID(2), campaign: campaign, client: nil, idempotencyKey: "a") == .idempotencyKeyReused)
+            guard case .issued = try await stack.gates[0].apply(user: UserID(3), campaign: campaign) else {
+                Issue.record("user 3 should win")
+                return
+            }
+            // Sold out: both instances learn it and answer from memory.
+            for gate in stack.gates { #expect(try await gate.apply(user: UserID(4), campaign: campaign) == .soldOut) }
+            try await eventually("both instances cache the sell-out") {
+                try await stack.gates.asyncAllSatisfy { try await $0.apply(user: UserID(5), campaign: campaign) == .soldOut }
+            }
+            #expect(try await stack.gates[1].apply(user: UserID(1), campaign: campaign, client: nil, idempotencyKey: "a") == .replayed(coupon))
+            #expect(try await stack.gates[1].apply(user: UserID(1), campaign: campaign) == .alreadyIssued(coupon))
+        }
+    }
+
+    /// `--redis-wait-replicas 1`: with no replica to confirm it, a win is recorded but answered 503
+    /// (a failover could lose it); a keyed retry gets the win once a replica has it.
+    @Test func aWinNoReplicaConfirmedIsNotAnswered200() async throws {
+        try await RedisStack.with(waitReplicas: 1) { stack in
+            let campaign = try await stack.campaign("waited", limit: 5)
+            let clock = ContinuousClock()
+            let started = clock.now
+            let error = try await #require(throws: CouponError.self) {
+                try await stack.gates[0].apply(user: UserID(1), campaign: campaign, client: nil, idempotencyKey: "w")
+            }
+            #expect(error.code == .storeUnavailable)
+            #expect(error.message.contains("0 of 1 Redis replicas"), "\(error.message)")
+            #expect(clock.now - started < .seconds(2), "WAIT is bounded")
+            let winners = try await stack.admin.send(RedisCommand("HLEN", [.string("{c:waited}:winners")])).int
+            #expect(winners == 1, "the win is recorded, only not confirmed")
+
+            // A replica attaches; the same request now gets its original win.
+            let replica = try await RedisServerProcess.start()
+            defer { replica.stop() }
+            let replicaClient = RedisStack.client(replica)
+            try await withRunning([replicaClient]) {
+                try await eventually("the replica connects") { replicaClient.isConnected }
+                _ = try await replicaClient.send(RedisCommand("REPLICAOF", ["127.0.0.1", .int(Int64(stack.server.port))]))
+                try await eventually("the replica is in sync", timeout: .seconds(10)) {
+                    let info = try await stack.admin.send(RedisCommand("INFO", ["replication"])).string ?? ""
+                    return info.contains("connected_slaves:1") && info.contains("state=online")
+                }
+                let again = try await stack.gates[0].apply(user: UserID(1), campaign: campaign, client: nil, idempotencyKey: "w")
+                guard case .replayed(let coupon) = again else {
+                    Issue.record("the keyed retry should get the original win: \(again)")
+                    return
+                }
+                #expect(coupon.sequence == 1)
+                guard case .issued(let next) = try await stack.gates[0].apply(user: UserID(2), campaign: campaign) else {
+                    Issue.record("user 2 should win once a replica confirms")
+                    return
+                }
+                #expect(next.sequence == 2)
             }
         }
     }

@@ -62,12 +62,21 @@ struct RedisStack: Sendable {
         relay: OutboxRelay.Configuration? = nil,
         metrics: (any MetricsFactory)? = nil,
         database: RecordDatabase = .postgres,
+        waitReplicas: Int = 0,
         _ body: @Sendable (RedisStack) async throws -> T
     ) async throws -> T {
         let server = try await RedisServerProcess.start(appendOnly: appendOnly)
         defer { server.stop() }
         return try await database.withStore { store in
-            try await Self.with(server: server, store: store, instances: instances, relay: relay, metrics: metrics, body)
+            try await Self.with(
+                server: server,
+                store: store,
+                instances: instances,
+                relay: relay,
+                metrics: metrics,
+                waitReplicas: waitReplicas,
+                body
+            )
         }
     }
 
@@ -77,11 +86,14 @@ struct RedisStack: Sendable {
         instances: Int,
         relay: OutboxRelay.Configuration?,
         metrics: (any MetricsFactory)?,
+        waitReplicas: Int,
         _ body: @Sendable (RedisStack) async throws -> T
     ) async throws -> T {
         let clients = (0..<instances).map { _ in Self.client(server) }
         let gateMetrics = metrics.map { RedisGateMetrics(factory: $0) } ?? .init()
-        let gates = clients.map { RedisGate(redis: $0, store: store, logger: Self.logger, metrics: gateMetrics) }
+        let gates = clients.map {
+            RedisGate(redis: $0, store: store, logger: Self.logger, metrics: gateMetrics, waitReplicas: waitReplicas)
+        }
         let admin = Self.client(server)
         var services: [any Service] = clients + [admin]
         services += gates.map { SoldOutWatcher(gate: $0) }

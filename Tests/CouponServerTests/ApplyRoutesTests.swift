@@ -34,6 +34,37 @@ import Testing
         }
     }
 
+    @Test func aRepeatedApplyWithItsIdempotencyKeyGetsTheOriginal200() async throws {
+        try await TestSupport.withDirectory { directory in
+            try await TestSupport.withApp(directory: directory, defaultLimit: 1) { client in
+                let first = try await client.apply("42", idempotencyKey: "order-7 retry-safe")
+                #expect(first.status == .ok)
+                let again = try await client.apply("42", idempotencyKey: "order-7 retry-safe")
+                #expect(again.status == .ok, "the original answer, not 409")
+                #expect(try again.json["sequence"] as? Int == 1)
+                #expect(try again.json["issuedAt"] as? String == (try first.json["issuedAt"] as? String))
+                // Without the key (or with another) a winner's repeat is the usual 409.
+                try await client.apply("42").expectProblem(.conflict, kind: "already-issued")
+                try await client.apply("42", idempotencyKey: "other").expectProblem(.conflict, kind: "already-issued")
+                // The key belongs to user 42's win.
+                let stolen = try await client.apply("43", idempotencyKey: "order-7 retry-safe")
+                try stolen.expectProblem(.unprocessableContent, kind: "idempotency-key-reused")
+                try await client.apply("43", idempotencyKey: "fresh").expectProblem(.unprocessableContent, kind: "sold-out")
+            }
+        }
+    }
+
+    @Test(arguments: [String(repeating: "k", count: 129), "", "tab\there", "caf\u{E9}"])
+    func aBadIdempotencyKeyIsA400(key: String) async throws {
+        try await TestSupport.withDirectory { directory in
+            try await TestSupport.withApp(directory: directory) { client in
+                let response = try await client.apply("42", idempotencyKey: key)
+                try response.expectProblem(.badRequest, kind: "invalid-idempotency-key")
+                #expect(try await client.apply("42").status == .ok, "nothing was recorded for the refused request")
+            }
+        }
+    }
+
     @Test func campaignRouteKnowsItsCampaigns() async throws {
         try await TestSupport.withDirectory { directory in
             try await TestSupport.withApp(directory: directory) { client in

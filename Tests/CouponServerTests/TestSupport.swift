@@ -96,9 +96,11 @@ extension TestResponse {
 }
 
 extension TestClientProtocol {
-    func apply(_ user: String, campaign: String? = nil) async throws -> TestResponse {
+    func apply(_ user: String, campaign: String? = nil, idempotencyKey: String? = nil) async throws -> TestResponse {
         let path = campaign.map { "/campaigns/\($0)/apply" } ?? "/coupon/apply"
-        return try await self.execute(uri: "\(path)?userId=\(user)", method: .post)
+        var headers = HTTPFields()
+        if let idempotencyKey { headers[HTTPField.Name("Idempotency-Key")!] = idempotencyKey }
+        return try await self.execute(uri: "\(path)?userId=\(user)", method: .post, headers: headers)
     }
 
     func createCampaign(_ json: String, headers: HTTPFields = TestSupport.adminHeaders) async throws -> TestResponse {

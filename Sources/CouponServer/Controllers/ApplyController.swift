@@ -45,6 +45,13 @@ struct ApplyController {
             self.metrics?.countApply(.rejected)
             throw error
         }
+        let idempotencyKey: String?
+        do {
+            idempotencyKey = try IdempotencyKey.parse(request)
+        } catch {
+            self.metrics?.countApply(.rejected)
+            throw error
+        }
         if let rateLimiter, let problem = rateLimiter.check(user: user, client: context.remoteAddress) {
             self.metrics?.countApply(.rateLimited)
             throw problem
@@ -53,7 +60,7 @@ struct ApplyController {
         let outcome: ApplyOutcome
         do {
             let client = self.gateLimitsClients ? context.remoteAddress?.ipAddress : nil
-            outcome = try await self.gate.apply(user: user, campaign: campaign, client: client)
+            outcome = try await self.gate.apply(user: user, campaign: campaign, client: client, idempotencyKey: idempotencyKey)
         } catch let error as CouponError {
             self.metrics?.countApply(error.code == .unknownCampaign ? .unknownCampaign : .unavailable)
             throw error
@@ -65,7 +72,7 @@ struct ApplyController {
         switch outcome {
         case .soldOut:
             return self.soldOut.response(for: campaign)
-        case .issued(let coupon):
+        case .issued(let coupon), .replayed(let coupon):
             var json = JSONWriter(capacity: 128)
             json.write(coupon)
             return Response(status: .ok, headers: ContentHeaders.json, body: .init(byteBuffer: json.finish()))
@@ -77,6 +84,13 @@ struct ApplyController {
             return Problem.closed(campaign, endsAt: endsAt).response
         case .rateLimited(let seconds):
             return Problem.rateLimited("Too many applies for user \(user)", retryAfter: seconds).response
+        case .idempotencyKeyReused:
+            return Problem(
+                .unprocessableContent,
+                kind: "idempotency-key-reused",
+                title: "Idempotency key reused",
+                detail: "This Idempotency-Key won a coupon of campaign '\(campaign)' for another user; use a new key for every apply."
+            ).response
         }
     }
 

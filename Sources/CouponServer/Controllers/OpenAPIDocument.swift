@@ -27,6 +27,7 @@ enum OpenAPIDocument {
               parameters:
                 - $ref: "#/components/parameters/UserId"
                 - $ref: "#/components/parameters/RequestId"
+                - $ref: "#/components/parameters/IdempotencyKey"
               responses:
                 "200": { $ref: "#/components/responses/Issued" }
                 "400": { $ref: "#/components/responses/BadRequest" }
@@ -34,7 +35,7 @@ enum OpenAPIDocument {
                 "403": { $ref: "#/components/responses/OutsideWindow" }
                 "404": { $ref: "#/components/responses/NotFound" }
                 "409": { $ref: "#/components/responses/AlreadyIssued" }
-                "422": { $ref: "#/components/responses/SoldOut" }
+                "422": { $ref: "#/components/responses/SoldOutOrKeyReused" }
                 "429": { $ref: "#/components/responses/RateLimited" }
                 "503": { $ref: "#/components/responses/Unavailable" }
           /campaigns/{id}/apply:
@@ -46,6 +47,7 @@ enum OpenAPIDocument {
                 - $ref: "#/components/parameters/CampaignIdPath"
                 - $ref: "#/components/parameters/UserId"
                 - $ref: "#/components/parameters/RequestId"
+                - $ref: "#/components/parameters/IdempotencyKey"
               responses:
                 "200": { $ref: "#/components/responses/Issued" }
                 "400": { $ref: "#/components/responses/BadRequest" }
@@ -53,7 +55,7 @@ enum OpenAPIDocument {
                 "403": { $ref: "#/components/responses/OutsideWindow" }
                 "404": { $ref: "#/components/responses/NotFound" }
                 "409": { $ref: "#/components/responses/AlreadyIssued" }
-                "422": { $ref: "#/components/responses/SoldOut" }
+                "422": { $ref: "#/components/responses/SoldOutOrKeyReused" }
                 "429": { $ref: "#/components/responses/RateLimited" }
                 "503": { $ref: "#/components/responses/Unavailable" }
           /campaigns/{id}:
@@ -259,6 +261,16 @@ enum OpenAPIDocument {
               required: false
               description: Echoed on the response when 1 to 128 visible ASCII characters; else a generated id is used.
               schema: { type: string }
+            IdempotencyKey:
+              name: Idempotency-Key
+              in: header
+              required: false
+              description: >-
+                1 to 128 printable ASCII characters naming this apply. The first win it gets is recorded with it;
+                the same request again (same key, same user) answers that original 200 and coupon rather than 409,
+                so a client may retry an apply whose answer it lost. The same key with another user is 422
+                `idempotency-key-reused`. Use a new key for every distinct apply.
+              schema: { type: string, minLength: 1, maxLength: 128, pattern: "^[ -~]+$" }
           headers:
             RequestId:
               description: The request's id, as logged.
@@ -352,8 +364,8 @@ enum OpenAPIDocument {
               content:
                 application/problem+json:
                   schema: { $ref: "#/components/schemas/AlreadyIssuedProblem" }
-            SoldOut:
-              description: Every coupon is issued (`sold-out`).
+            SoldOutOrKeyReused:
+              description: Every coupon is issued (`sold-out`), or the Idempotency-Key won a coupon for another user (`idempotency-key-reused`).
               headers: { X-Request-Id: { $ref: "#/components/headers/RequestId" } }
               content:
                 application/problem+json:
@@ -365,7 +377,7 @@ enum OpenAPIDocument {
                 application/problem+json:
                   schema: { $ref: "#/components/schemas/Problem" }
             BadRequest:
-              description: Malformed input (`invalid-user-id`, `invalid-campaign-id`, `invalid-campaign`, `invalid-json`, ...); `detail` names it.
+              description: Malformed input (`invalid-user-id`, `invalid-campaign-id`, `invalid-campaign`, `invalid-json`, `invalid-idempotency-key`, ...); `detail` names it.
               headers: { X-Request-Id: { $ref: "#/components/headers/RequestId" } }
               content:
                 application/problem+json:

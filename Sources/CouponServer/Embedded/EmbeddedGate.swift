@@ -30,10 +30,16 @@ public final class EmbeddedGate: CouponGate {
     }
 
     public func apply(user: UserID, campaign: CampaignID) async throws -> ApplyOutcome {
+        try await self.apply(user: user, campaign: campaign, client: nil, idempotencyKey: nil)
+    }
+
+    /// Idempotency keys live in memory with the ledger: after a restart, a repeated request
+    /// gets 409 with its coupon instead of the original 200.
+    public func apply(user: UserID, campaign: CampaignID, client: String?, idempotencyKey: String?) async throws -> ApplyOutcome {
         let now = self.clock.now()
         let queue = self.queue
         let decision = try self.ledgers.withLock { ledgers throws(CouponError) in
-            try ledgers[campaign]?.admit(user, at: now) { coupon throws(CouponError) in
+            try ledgers[campaign]?.admit(user, key: idempotencyKey, at: now) { coupon throws(CouponError) in
                 try queue.enqueue(.insertCoupon(coupon))
             }
         }
@@ -41,10 +47,10 @@ public final class EmbeddedGate: CouponGate {
             throw CouponError.unknownCampaign(campaign)
         }
         switch outcome {
-        case .issued, .alreadyIssued:
+        case .issued, .alreadyIssued, .replayed:
             // A winner (or a winner's retry) is answered only once the row is durable.
             try await queue.waitUntilCommitted(ticket)
-        case .soldOut, .notOpenYet, .closed, .rateLimited:
+        case .soldOut, .notOpenYet, .closed, .rateLimited, .idempotencyKeyReused:
             break
         }
         return outcome

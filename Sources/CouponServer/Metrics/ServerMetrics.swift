@@ -30,6 +30,8 @@ public final class ServerMetrics: Sendable {
         case unknownCampaign = "unknown_campaign"
         case unavailable
         case rateLimited = "rate_limited"
+        case replayed
+        case idempotencyKeyReused = "idempotency_key_reused"
     }
 
     public init() {
@@ -70,6 +72,8 @@ public final class ServerMetrics: Sendable {
         case .notOpenYet: label = .notOpen
         case .closed: label = .closed
         case .rateLimited: label = .rateLimited
+        case .replayed: label = .replayed
+        case .idempotencyKeyReused: label = .idempotencyKeyReused
         }
         countApply(label)
     }
