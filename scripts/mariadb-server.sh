@@ -42,21 +42,19 @@
 # the system service, it is stopped again.
 set -euo pipefail
 
-repo=$(cd "$(dirname "$0")/.." && pwd)
+script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$script_dir/.." && pwd)
 command=${1:-}
 state_dir=${2:-$repo/.test-servers/mariadb}
 database=coupongate_test
 user=coupongate
 
-die() {
-    echo "mariadb-server.sh: $*" >&2
-    exit 1
-}
-
-usage() {
-    echo "usage: $0 start|halt|stop|status [STATE_DIR]" >&2
-    exit 2
-}
+# For db-server-lib.sh.
+script_name=mariadb-server.sh
+server_owner=mysql
+server_dir_prefix=/tmp/coupongate-mariadb
+# shellcheck source-path=SCRIPTDIR source=db-server-lib.sh
+source "$script_dir/db-server-lib.sh"
 
 # The first of the named programs on PATH or in the sbin directories, which a non-root PATH
 # lacks (Debian installs the server as /usr/sbin/mariadbd, with a mysqld symlink).
@@ -76,31 +74,17 @@ find_programs() {
         client=$(find_program mariadb mysql)
 }
 
-# apt-get install, after one 'apt-get update' per run of this script.
-apt_updated=
-apt_install() {
-    export DEBIAN_FRONTEND=noninteractive
-    if [[ -z $apt_updated ]]; then
-        apt-get update -qq >&2
-        apt_updated=1
-    fi
-    apt-get install -y -qq "$@" >&2
-}
-
 install_mariadb() {
     find_programs && return 0
-    [[ $(id -u) -eq 0 ]] || die "MariaDB is not installed; as root run: apt-get update && apt-get install -y mariadb-server"
-    command -v apt-get >/dev/null || die "MariaDB is not installed and there is no apt-get; install mariadb-server (mariadbd, mariadb-install-db, mariadb-admin, mariadb)"
-    echo "mariadb-server.sh: installing MariaDB with apt-get" >&2
     # mariadb-server (not just mariadb-server-core): its preinst creates the 'mysql' user the
     # server runs as when we are root, and it pulls in mariadb-client (mariadb, mariadb-admin).
-    apt_install mariadb-server
+    install_with_apt MariaDB mariadb-server "mariadb-server (mariadbd, mariadb-install-db, mariadb-admin, mariadb)"
     # The package may start the system service (invoke-rc.d or systemd, unless policy-rc.d
     # forbids it); the tests never use it. Only stop it if it is up: when its own shutdown
     # fails, Debian's init script falls back to 'killall mariadbd', which would hit every
     # test server on the machine too.
     if [[ -f /run/mysqld/mysqld.pid || -S /run/mysqld/mysqld.sock ]]; then
-        echo "mariadb-server.sh: stopping the system MariaDB service that apt started" >&2
+        say "stopping the system MariaDB service that apt started"
         if command -v service >/dev/null; then
             service mariadb stop >&2 || true
         elif command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
@@ -112,18 +96,10 @@ install_mariadb() {
     find_programs || die "apt-get installed mariadb-server, but mariadbd, mariadb-install-db, mariadb-admin or mariadb is still missing"
 }
 
-# Whether we are root, in which case the server runs as 'mysql' (mariadbd refuses root unless told).
-as_root() {
-    [[ $(id -u) -eq 0 ]]
-}
-
 # openssl makes the TLS certificates (only for a server with TLS).
 install_openssl() {
     openssl=$(find_program openssl) && return 0
-    as_root || die "openssl is not installed; as root run: apt-get update && apt-get install -y openssl (or start with COUPONGATE_MARIADB_TLS=off)"
-    command -v apt-get >/dev/null || die "openssl is not installed and there is no apt-get; install openssl (or start with COUPONGATE_MARIADB_TLS=off)"
-    echo "mariadb-server.sh: installing openssl with apt-get" >&2
-    apt_install openssl
+    install_with_apt openssl openssl openssl " (or start with COUPONGATE_MARIADB_TLS=off)"
     openssl=$(find_program openssl) || die "apt-get installed openssl, but there is still no openssl program"
 }
 
@@ -133,43 +109,12 @@ require_mysql_user() {
     id mysql >/dev/null 2>&1 || die "running as root, but there is no 'mysql' user to run the server as (Debian's mariadb-server package creates it)"
 }
 
-# Runs a program as the server's owner: 'mysql' when we are root. From '/', which 'mysql' can
-# always enter (the caller's directory may be private, e.g. /root).
-as_owner() {
-    if as_root; then
-        (cd / && runuser -u mysql -- "$@")
-    else
-        "$@"
-    fi
-}
-
 # The MariaDB account this script administers the server with: the name of the user running it,
 # created by mariadb-install-db with unix_socket authentication (so only that OS user can use it,
 # and only over the socket). As root that is MariaDB's own root account.
 admin_account=$(id -un 2>/dev/null || true)
 require_admin_account() {
     [[ -n $admin_account ]] || die "uid $(id -u) has no user name; unix_socket authentication needs one"
-}
-
-# Runs a command with only descriptors 0-2 open. The server daemon outlives this script, and a
-# descriptor it inherited would keep the caller's pipe or socket open: Foundation's Process, for
-# one, reports the script's exit only when such a socket closes, so a test would wait forever.
-without_inherited_fds() {
-    (
-        local fd fds=()
-        if [[ -d /proc/$BASHPID/fd ]]; then
-            for fd in "/proc/$BASHPID/fd"/*; do fds+=("${fd##*/}"); done
-        else
-            mapfile -t fds < <(seq 3 254)
-        fi
-        # 255 is where bash reads this script from.
-        for fd in "${fds[@]}"; do
-            if ((fd > 2 && fd != 255)); then
-                eval "exec $fd>&-" 2>/dev/null || true
-            fi
-        done
-        "$@"
-    )
 }
 
 server_dir() {
@@ -219,11 +164,6 @@ choose_tls() {
     fi
 }
 
-# 128 random bits in hex, for a certificate's serial number.
-random_serial() {
-    od -An -tx1 -N16 /dev/urandom | tr -d ' \n'
-}
-
 # Whether the server's TLS files are all there.
 have_certificates() {
     local server=$1 file
@@ -263,14 +203,14 @@ subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid:always
 EOF
             "$openssl" req -config openssl.cnf -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-                -keyout ca-key.pem -out ca.pem -days 3650 -set_serial "0x$(random_serial)" \
+                -keyout ca-key.pem -out ca.pem -days 3650 -set_serial "0x$(random_hex)" \
                 -subj "/CN=coupongate test CA" -extensions ca_cert &&
             "$openssl" req -config openssl.cnf -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-                -keyout other-ca-key.pem -out other-ca.pem -days 3650 -set_serial "0x$(random_serial)" \
+                -keyout other-ca-key.pem -out other-ca.pem -days 3650 -set_serial "0x$(random_hex)" \
                 -subj "/CN=coupongate unrelated test CA" -extensions ca_cert &&
             "$openssl" req -config openssl.cnf -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
                 -keyout server-key.pem -out server.csr -subj "/CN=localhost" &&
-            "$openssl" x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -set_serial "0x$(random_serial)" \
+            "$openssl" x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -set_serial "0x$(random_hex)" \
                 -days 3650 -sha256 -extfile openssl.cnf -extensions server_cert -out server-cert.pem &&
             "$openssl" verify -CAfile ca.pem server-cert.pem &&
             rm -f ca-key.pem other-ca-key.pem server.csr openssl.cnf &&
@@ -317,25 +257,6 @@ is_running() {
     server_pid "$server" >/dev/null
 }
 
-# A port nothing on 127.0.0.1 answers on now (start retries if the server still cannot bind it),
-# below the kernel's ephemeral range when there is room: 'halt' keeps the port for 'start', and
-# meanwhile any outgoing connection (the tests make thousands) could be given an ephemeral one.
-pick_port() {
-    local port low=20000 high=60000 ephemeral
-    ephemeral=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true)
-    if [[ $ephemeral =~ ^[0-9]+$ ]] && ((ephemeral - low >= 5000)); then
-        high=$ephemeral
-    fi
-    for _ in $(seq 1 50); do
-        port=$((low + RANDOM % (high - low)))
-        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-            echo "$port"
-            return 0
-        fi
-    done
-    die "no free port found on 127.0.0.1"
-}
-
 # mariadb-admin or mariadb as the admin account, over this server's socket only. --no-defaults:
 # a [client] section in /etc/mysql or ~/.my.cnf must not add a user, password or host.
 admin() {
@@ -345,19 +266,15 @@ admin() {
         --connect-timeout=5 "$@"
 }
 
-# 32 hex digits: nothing to escape in SQL or in a URL.
 write_new_password() {
-    local password
-    password=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
-    (umask 077 && printf '%s\n' "$password" >"$state_dir/password")
+    write_private "$state_dir/password" "$(random_hex)"
 }
 
 create_server() {
     local server
-    server=$(mktemp -d /tmp/coupongate-mariadb.XXXXXX)
-    chmod 700 "$server"
+    server=$(make_server_dir)
     mkdir -m 700 "$server/tmp"
-    as_root && chown -R mysql: "$server"
+    as_root && chown "$server_owner": "$server/tmp"
     # Like Debian's postinst: no test database (it grants every user access to test_%), and
     # --cross-bootstrap, so no host-name lookup (which fails on some containers) and no grant
     # rows naming this machine's host name (the server skips name resolution and would warn).
@@ -435,37 +352,30 @@ wait_gone() {
     ! process_alive "$pid"
 }
 
-start_server() {
-    local server=$1 port attempt pid log_size console_size log
-    for attempt in 1 2 3 4 5; do
-        if [[ -f $state_dir/port ]]; then
-            port=$(cat "$state_dir/port")
-        else
-            port=$(pick_port)
-        fi
-        log_size=$(stat -c %s "$server/error.log" 2>/dev/null || echo 0)
-        console_size=$(stat -c %s "$server/console.log" 2>/dev/null || echo 0)
-        pid=$(without_inherited_fds launch_server "$server" "$port")
-        if wait_until_ready "$server" "$pid"; then
-            printf '%s\n' "$port" >"$state_dir/port"
-            return 0
-        fi
-        log=$(tail -c +"$((log_size + 1))" "$server/error.log" 2>/dev/null || true)
-        if process_alive "$pid"; then
-            # Still starting after 60 s: do not leave it running half-way.
-            kill -TERM "$pid" 2>/dev/null || true
-            wait_gone "$pid" 30 || kill -KILL "$pid" 2>/dev/null || true
-        fi
-        # Someone took the port between picking and binding: pick another, unless it was
-        # the port of a resumed server (its URL is already handed out).
-        if [[ -f $state_dir/port ]] || ! grep -q "Bind on TCP/IP port\|Address already in use" <<<"$log"; then
-            # This attempt's lines: the error log, and what went to stderr before it was open.
-            printf '%s\n' "$log" | tail -n 30 >&2
-            tail -c +"$((console_size + 1))" "$server/console.log" 2>/dev/null | tail -n 10 >&2 || true
-            die "MariaDB did not start (attempt $attempt); log: $server/error.log"
-        fi
-    done
-    die "MariaDB could not bind a free port"
+# The start_on_a_port functions, for the server in $server. A failed start leaves no server process
+# behind, its lines of the error log in attempt_log, and where its lines of the console log begin in
+# attempt_console_size.
+launch_server_and_wait() {
+    local port=$1 log_size pid
+    log_size=$(stat -c %s "$server/error.log" 2>/dev/null || echo 0)
+    attempt_console_size=$(stat -c %s "$server/console.log" 2>/dev/null || echo 0)
+    pid=$(without_inherited_fds launch_server "$server" "$port")
+    wait_until_ready "$server" "$pid" && return 0
+    attempt_log=$(tail -c +"$((log_size + 1))" "$server/error.log" 2>/dev/null || true)
+    if process_alive "$pid"; then
+        # Still starting after 60 s: do not leave it running half-way.
+        kill -TERM "$pid" 2>/dev/null || true
+        wait_gone "$pid" 30 || kill -KILL "$pid" 2>/dev/null || true
+    fi
+    return 1
+}
+port_was_taken() {
+    grep -q "Bind on TCP/IP port\|Address already in use" <<<"$attempt_log"
+}
+show_attempt_log() {
+    # The error log, and what went to stderr before it was open.
+    printf '%s\n' "$attempt_log" | tail -n 30 >&2
+    tail -c +"$((attempt_console_size + 1))" "$server/console.log" 2>/dev/null | tail -n 10 >&2 || true
 }
 
 # Creates the database and the 'coupongate' accounts if missing, and (re)sets their password to
@@ -507,8 +417,8 @@ write_urls() {
     port=$(cat "$state_dir/port")
     password=$(cat "$state_dir/password")
     # mktemp names are [A-Za-z0-9], so the socket path needs no percent-encoding.
-    (umask 077 && printf '%s\n' "mysql://$user:$password@127.0.0.1:$port/$database" >"$state_dir/mysql.url")
-    (umask 077 && printf '%s\n' "mysql://$user:$password@localhost/$database?socket=$server/mysqld.sock" >"$state_dir/mysql-socket.url")
+    write_private "$state_dir/mysql.url" "mysql://$user:$password@127.0.0.1:$port/$database"
+    write_private "$state_dir/mysql-socket.url" "mysql://$user:$password@localhost/$database?socket=$server/mysqld.sock"
 }
 
 # Copies the CA certificates for the tests into STATE_DIR when the server has TLS (only if they
@@ -534,7 +444,7 @@ stop_server() {
     if find_programs && admin "$server" "$admin_tool" --shutdown-timeout=60 shutdown >/dev/null 2>&1; then
         wait_gone "$pid" 60 && return 0
     fi
-    echo "mariadb-server.sh: mariadb-admin shutdown did not stop mariadbd ($pid); sending SIGTERM" >&2
+    say "mariadb-admin shutdown did not stop mariadbd ($pid); sending SIGTERM"
     kill -TERM "$pid" 2>/dev/null || true
     wait_gone "$pid" 60
 }
@@ -567,9 +477,7 @@ start)
     # mariadb-install-db writes mysql_upgrade_info last, once the system tables are complete.
     if [[ -z $server || ! -f $server/data/mysql_upgrade_info ]]; then
         # What is left of a server this script made (e.g. a half-cleaned /tmp) goes.
-        if [[ $server =~ ^/tmp/coupongate-mariadb\.[A-Za-z0-9]+$ ]]; then
-            rm -rf "$server"
-        fi
+        remove_server_dir "$server"
         forget_server
         create_server
         server=$(server_dir)
@@ -582,7 +490,7 @@ start)
         install_openssl
         create_certificates "$server"
     fi
-    start_server "$server"
+    start_on_a_port MariaDB "$server/error.log" launch_server_and_wait port_was_taken show_attempt_log
     ensure_user "$server"
     check_tcp_login "$server"
     write_urls "$server"
@@ -605,19 +513,11 @@ stop)
             wait_gone "$pid" 10 || true
         fi
     fi
-    # Only ever delete a directory this script made.
-    if [[ $server =~ ^/tmp/coupongate-mariadb\.[A-Za-z0-9]+$ ]]; then
-        rm -rf "$server"
-    fi
+    remove_server_dir "$server"
     forget_server
     ;;
 status)
-    if is_running; then
-        echo "running: $(cat "$state_dir/mysql.url")"
-        exit 0
-    fi
-    echo "not running"
-    exit 3
+    report_status mysql.url is_running
     ;;
 *)
     usage
