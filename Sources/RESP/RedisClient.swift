@@ -19,6 +19,8 @@ public final class RedisClient: Service, Sendable {
     private let eventLoopGroup: any EventLoopGroup
     private let logger: Logger
     private let pool: Mutex<Pool>
+    /// Called when an established connection is lost (the cluster client refreshes its slot map then).
+    private let onConnectionLoss: (@Sendable () -> Void)?
 
     /// The connections, one slot each; guarded by `pool`.
     private struct Pool {
@@ -40,15 +42,26 @@ public final class RedisClient: Service, Sendable {
     ///   - configuration: where Redis is and how to use it.
     ///   - eventLoopGroup: the connections' event loops; by default NIO's shared group.
     ///   - logger: connection events (connect, loss, reconnect) are logged here; commands are not.
-    public init(
+    public convenience init(
         configuration: RedisConfiguration,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger
+    ) {
+        self.init(configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger, onConnectionLoss: nil)
+    }
+
+    /// - Parameter onConnectionLoss: called (on an event loop; it must not block) when an established connection is lost.
+    init(
+        configuration: RedisConfiguration,
+        eventLoopGroup: any EventLoopGroup,
+        logger: Logger,
+        onConnectionLoss: (@Sendable () -> Void)?
     ) {
         self.configuration = configuration
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
         self.pool = Mutex(Pool())
+        self.onConnectionLoss = onConnectionLoss
     }
 
     // MARK: Service
@@ -111,10 +124,13 @@ public final class RedisClient: Service, Sendable {
             }
             // Take it out of rotation the moment it closes (on its event loop), not when this task next runs.
             connection.closeFuture.whenComplete { _ in
-                self.pool.withLock { pool in
-                    if pool.slots.indices.contains(slot), pool.slots[slot] === connection {
-                        pool.slots[slot] = nil
-                    }
+                let lost = self.pool.withLock { pool in
+                    guard pool.slots.indices.contains(slot), pool.slots[slot] === connection else { return false }
+                    pool.slots[slot] = nil
+                    return pool.lifecycle == .running
+                }
+                if lost {
+                    self.onConnectionLoss?()
                 }
             }
             await withTaskCancellationHandler {
@@ -168,10 +184,36 @@ public final class RedisClient: Service, Sendable {
         try await self.connection().pipeline(commands)
     }
 
+    /// `pipeline` with a deadline shorter than `commandTimeout`: a cluster retry keeps within its command's first deadline.
+    func pipeline(_ commands: [RedisCommand], timeout: Duration) async throws -> [RESPValue] {
+        try await self.connection().pipeline(commands, timeout: TimeAmount(timeout))
+    }
+
     /// Whether at least one connection is up now.
     public var isConnected: Bool {
         self.pool.withLock { pool in
             pool.slots.contains { $0 != nil }
+        }
+    }
+
+    /// Whether a connection is up, the first ones are still being made, or none is up after a failure.
+    enum Availability: Equatable {
+        case up
+        /// Not connected yet, and no attempt has failed: a new client (the cluster client waits for it).
+        case connecting
+        case down
+    }
+
+    var availability: Availability {
+        self.pool.withLock { pool in
+            if pool.slots.contains(where: { $0 != nil }) {
+                return .up
+            }
+            switch pool.lifecycle {
+            case .idle: return .connecting
+            case .running: return pool.lastFailure == nil ? .connecting : .down
+            case .stopped: return .down
+            }
         }
     }
 

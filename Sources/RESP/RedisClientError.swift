@@ -26,7 +26,8 @@ public struct RedisClientError: Error, Sendable, Hashable, CustomStringConvertib
         public static var connectionClosed: Self { .init(.connectionClosed) }
         /// No reply within the command's deadline; the connection it was sent on is closed and replaced.
         public static var timeout: Self { .init(.timeout) }
-        /// No connection to Redis is up right now (the client does not wait for a reconnect).
+        /// No connection to Redis is up right now (the client does not wait for a reconnect), or a cluster client gave
+        /// up redirecting the command. Either way the command was not sent, or refused unrun: it is safe to retry.
         public static var unavailable: Self { .init(.unavailable) }
         /// Redis answered with an error reply; `message` is the server's text.
         public static var serverError: Self { .init(.serverError) }

@@ -100,7 +100,8 @@ import Testing
         #expect(failures.isEmpty)
         #expect(error.code == .protocolError)
         if case .fail(_, let error) = machine.send(id: 1, .single("late"), deadline: self.start) {
-            #expect(error.code == .connectionClosed)
+            // Not written, so not run: `.unavailable` tells a cluster client it may send it elsewhere.
+            #expect(error.code == .unavailable)
         } else {
             Issue.record("a closed connection must refuse commands")
         }
@@ -145,6 +146,22 @@ import Testing
             return
         }
         #expect(failures.map(\.error.code) == [.timeout, .connectionClosed])
+    }
+
+    @Test func aLaterCommandWithAShorterDeadlineTimesOutFirst() {
+        var machine = self.activeMachine()
+        // A cluster retry is sent with what is left of its deadline, earlier than the command before it.
+        #expect(machine.send(id: 1, .single("old"), deadline: self.start + self.second) == .write(scheduleTimerAt: self.start + self.second))
+        let retryDue = self.start + .milliseconds(300)
+        #expect(machine.send(id: 2, .single("retry"), deadline: retryDue) == .write(scheduleTimerAt: retryDue))
+        #expect(machine.deadlineReached(now: self.start + .milliseconds(299)) == .scheduleTimer(at: retryDue))
+        guard case .close(let failures, let error) = machine.deadlineReached(now: retryDue) else {
+            Issue.record("the retry's deadline must time it out")
+            return
+        }
+        #expect(error.code == .timeout)
+        #expect(failures.map(\.promise) == ["old", "retry"])
+        #expect(failures.map(\.error.code) == [.connectionClosed, .timeout])
     }
 
     @Test func timerIsRearmedAfterTheQueueDrains() {

@@ -34,9 +34,12 @@ public final class RedisServerProcess: Sendable {
     private let process: Mutex<Process?>
 
     private let appendOnly: Bool
+    /// The cluster bus port when the server runs in cluster mode (`--cluster-enabled yes`).
+    public let clusterBusPort: Int?
 
-    private init(executable: String, port: Int, directory: URL, password: String?, appendOnly: Bool) {
+    private init(executable: String, port: Int, directory: URL, password: String?, appendOnly: Bool, clusterBusPort: Int?) {
         self.appendOnly = appendOnly
+        self.clusterBusPort = clusterBusPort
         self.executable = executable
         self.port = port
         self.directory = directory
@@ -54,8 +57,9 @@ public final class RedisServerProcess: Sendable {
     ///   - password: when set, the server requires it (`--requirepass`).
     ///   - appendOnly: keep an AOF with `appendfsync always` in the server's directory, so a
     ///     `kill()` then `restart()` comes back with every acknowledged write (DESIGN.md §6).
-    public static func start(password: String? = nil, appendOnly: Bool = false) async throws -> RedisServerProcess {
-        let executable = try Self.findExecutable()
+    ///   - clusterEnabled: run as a Redis Cluster node (no slots yet; `RedisClusterProcess` joins nodes into a cluster).
+    public static func start(password: String? = nil, appendOnly: Bool = false, clusterEnabled: Bool = false) async throws -> RedisServerProcess {
+        let executable = try findExecutable(named: "redis-server", variable: "REDIS_SERVER")
         // Another process may grab the free port between our probe and redis-server's bind: try again then.
         var lastError: (any Error)?
         for _ in 0..<3 {
@@ -66,7 +70,9 @@ public final class RedisServerProcess: Sendable {
                 port: try await Self.freePort(),
                 directory: directory,
                 password: password,
-                appendOnly: appendOnly
+                appendOnly: appendOnly,
+                // Not port + 10000 (Redis's default), which may lie past 65535 for an ephemeral port.
+                clusterBusPort: clusterEnabled ? try await Self.freePort() : nil
             )
             do {
                 try await server.launch()
@@ -138,6 +144,15 @@ public final class RedisServerProcess: Sendable {
         if let password = self.password {
             arguments += ["--requirepass", password]
         }
+        if let clusterBusPort = self.clusterBusPort {
+            arguments += [
+                "--cluster-enabled", "yes",
+                "--cluster-port", String(clusterBusPort),
+                "--cluster-config-file", self.directory.appendingPathComponent("nodes.conf").path,
+                // A failed master is noticed (and a replica promoted) within 2 s rather than 15.
+                "--cluster-node-timeout", "2000",
+            ]
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: self.executable)
         process.arguments = arguments
@@ -195,29 +210,31 @@ public final class RedisServerProcess: Sendable {
         return port
     }
 
-    private static func findExecutable() throws -> String {
-        let environment = ProcessInfo.processInfo.environment
-        if let path = environment["REDIS_SERVER"], !path.isEmpty {
-            guard FileManager.default.isExecutableFile(atPath: path) else {
-                throw RedisServerError("REDIS_SERVER=\(path) is not an executable file")
-            }
+}
+
+/// The path of a Redis binary (`redis-server`, `redis-cli`): `$variable` if set, else found on `PATH`.
+func findExecutable(named name: String, variable: String) throws -> String {
+    let environment = ProcessInfo.processInfo.environment
+    if let path = environment[variable], !path.isEmpty {
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw RedisServerError("\(variable)=\(path) is not an executable file")
+        }
+        return path
+    }
+    let directories = (environment["PATH"] ?? "").split(separator: ":").map(String.init) + ["/usr/bin", "/usr/local/bin", "/usr/sbin"]
+    for directory in directories {
+        let path = URL(fileURLWithPath: directory).appendingPathComponent(name).path
+        if FileManager.default.isExecutableFile(atPath: path) {
             return path
         }
-        let directories = (environment["PATH"] ?? "").split(separator: ":").map(String.init) + ["/usr/bin", "/usr/local/bin", "/usr/sbin"]
-        for directory in directories {
-            let path = URL(fileURLWithPath: directory).appendingPathComponent("redis-server").path
-            if FileManager.default.isExecutableFile(atPath: path) {
-                return path
-            }
-        }
-        throw RedisServerError(
-            """
-            redis-server is not installed, and the Redis integration tests need it. \
-            Install it with `apt-get install -y redis-server` (then `service redis-server stop`: the tests start their own), \
-            or run scripts/test.sh, which installs it. Or set REDIS_SERVER to its path.
-            """
-        )
     }
+    throw RedisServerError(
+        """
+        \(name) is not installed, and the Redis integration tests need it. \
+        Install it with `apt-get install -y redis-server` (then `service redis-server stop`: the tests start their own), \
+        or run scripts/test.sh, which installs it. Or set \(variable) to its path.
+        """
+    )
 }
 
 /// `kill(2)`, out of the reach of `RedisServerProcess.kill()`'s name.

@@ -141,7 +141,8 @@ extension RedisChannelHandler {
             case .initialized, .handshaking:
                 return .fail(request.promise, RedisClientError(.unavailable, message: "the connection is not ready yet"))
             case .closed(let reason):
-                return .fail(request.promise, RedisClientError(.connectionClosed, message: "the connection is closed (\(reason.message))"))
+                // `.unavailable`, as when no connection is up: the command was not written, so it did not run.
+                return .fail(request.promise, RedisClientError(.unavailable, message: "the connection is closed (\(reason.message))"))
             }
         }
 
@@ -206,10 +207,12 @@ extension RedisChannelHandler {
                 guard let first = self.pending.first else {
                     return .none
                 }
-                guard first.deadline <= now else {
-                    // Every request on a connection has the same timeout, so the oldest has the earliest deadline.
-                    self.timerDeadline = first.deadline
-                    return .scheduleTimer(at: first.deadline)
+                // Usually the oldest request has the earliest deadline, but a cluster retry may carry a shorter one;
+                // whichever expires first times out, and as with any timeout the connection is replaced.
+                let earliest = self.pending.lazy.map(\.deadline).min() ?? first.deadline
+                guard earliest <= now else {
+                    self.timerDeadline = earliest
+                    return .scheduleTimer(at: earliest)
                 }
                 let error: RedisClientError
                 if case .handshake(let command) = first.kind {

@@ -51,7 +51,7 @@ final class RedisChannelHandler: ChannelInboundHandler {
         case .write(let timerDeadline):
             guard let context = self.context else {
                 // Unreachable: the state is only active between handlerAdded and handlerRemoved.
-                request.promise.fail(RedisClientError(.connectionClosed, message: "the connection handler was removed"))
+                request.promise.fail(RedisClientError(.unavailable, message: "the connection handler was removed"))
                 return
             }
             context.write(self.wrapOutboundOut(buffer), promise: nil)

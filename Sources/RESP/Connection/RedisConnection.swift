@@ -73,14 +73,16 @@ final class RedisConnection: Sendable {
     }
 
     /// Sends one command and returns its reply; an error reply throws `.serverError`.
-    func send(_ command: RedisCommand) async throws -> RESPValue {
+    /// - Parameter timeout: the deadline, when shorter than the connection's `commandTimeout` (a cluster retry).
+    func send(_ command: RedisCommand, timeout: TimeAmount? = nil) async throws -> RESPValue {
         var buffer = self.channel.allocator.buffer(capacity: 64)
         buffer.writeRedisCommand(command)
-        return try await self.submit(buffer) { .single($0) }
+        return try await self.submit(buffer, timeout: timeout) { .single($0) }
     }
 
     /// Sends `commands` in one write and returns their replies in order, error replies included as `.error`.
-    func pipeline(_ commands: [RedisCommand]) async throws -> [RESPValue] {
+    /// - Parameter timeout: the deadline, when shorter than the connection's `commandTimeout` (a cluster retry).
+    func pipeline(_ commands: [RedisCommand], timeout: TimeAmount? = nil) async throws -> [RESPValue] {
         guard !commands.isEmpty else {
             return []
         }
@@ -88,7 +90,7 @@ final class RedisConnection: Sendable {
         for command in commands {
             buffer.writeRedisCommand(command)
         }
-        let replies = try await self.submit(buffer) { .pipeline($0, count: commands.count) }
+        let replies = try await self.submit(buffer, timeout: timeout) { .pipeline($0, count: commands.count) }
         return replies.array ?? []
     }
 
@@ -107,6 +109,7 @@ final class RedisConnection: Sendable {
 
     private func submit(
         _ buffer: ByteBuffer,
+        timeout: TimeAmount?,
         request makeRequest: (RedisChannelHandler.Promise) -> RedisChannelHandler.StateMachine<RedisChannelHandler.Promise>.Request
     ) async throws -> RESPValue {
         guard !Task.isCancelled else {
@@ -117,7 +120,7 @@ final class RedisConnection: Sendable {
         let id = self.nextRequestID.wrappingAdd(1, ordering: .relaxed).newValue
         let promise = eventLoop.makePromise(of: RESPValue.self)
         let request = makeRequest(promise)
-        let deadline = eventLoop.now + self.commandTimeout
+        let deadline = eventLoop.now + min(timeout ?? self.commandTimeout, self.commandTimeout)
         return try await withTaskCancellationHandler {
             if eventLoop.inEventLoop {
                 handler.value.send(buffer, id: id, request: request, deadline: deadline)
