@@ -28,7 +28,7 @@ public struct OutboxBacklog: Sendable, Equatable {
         }
     }
 
-    public static func measure(_ campaign: CampaignID, redis: RedisClient) async throws -> OutboxBacklog {
+    public static func measure(_ campaign: CampaignID, redis: any RedisCommandSender) async throws -> OutboxBacklog {
         let keys = RedisKeys(campaign)
         let dead = try await redis.send(RedisCommand("XLEN", [.string(keys.deadLetters)])).int ?? 0
         let length = try await redis.send(RedisCommand("XLEN", [.string(keys.outbox)])).int ?? 0

@@ -34,7 +34,7 @@ public struct OutboxRelay: Service {
         public init() {}
     }
 
-    let redis: RedisClient
+    let redis: any RedisCommandSender
     let store: any CouponStore
     /// When the database write in progress began (ns on the continuous clock), 0 when none is.
     private let writeStarted = WriteClock()
@@ -44,7 +44,7 @@ public struct OutboxRelay: Service {
     let metrics: RelayMetrics
 
     public init(
-        redis: RedisClient,
+        redis: any RedisCommandSender,
         store: any CouponStore,
         logger: Logger,
         configuration: Configuration = .init(),

@@ -8,10 +8,10 @@ import RESP
 /// A winner missing from the database and from the outbox would be a lost
 /// coupon; `repair` writes such rows (idempotently).
 public struct Reconciler: Sendable {
-    let redis: RedisClient
+    let redis: any RedisCommandSender
     let store: any CouponStore
 
-    public init(redis: RedisClient, store: any CouponStore) {
+    public init(redis: any RedisCommandSender, store: any CouponStore) {
         self.redis = redis
         self.store = store
     }

@@ -1,7 +1,7 @@
 import CouponCore
 import RESP
 
-extension RedisClient {
+extension RedisCommandSender {
     /// Every winner of a campaign, read with HSCAN so a large campaign does not block Redis.
     func winners(_ keys: RedisKeys) async throws -> [UserID: Coupon] {
         var winners: [UserID: Coupon] = [:]

@@ -12,7 +12,7 @@ import Synchronization
 /// without a Redis call. Any Redis failure becomes a 503 problem
 /// (``CouponError/storeUnavailable``) within the client's command deadline.
 public final class RedisGate: CouponGate {
-    let redis: RedisClient
+    let redis: any RedisCommandSender
     let store: any CouponStore
     let logger: Logger
     let soldOut = SoldOutCache()
@@ -53,7 +53,7 @@ public final class RedisGate: CouponGate {
     ///   - userRate: applies per second (and burst) one user may make per campaign; nil: no limit.
     ///   - clientRate: the same per client address.
     public init(
-        redis: RedisClient,
+        redis: any RedisCommandSender,
         store: any CouponStore,
         logger: Logger,
         metrics: RedisGateMetrics = .init(),

@@ -173,7 +173,7 @@ func distributedParts(
     logger: Logger
 ) -> ApplicationParts {
     let store = distributed.database.makeStore(logger: logger)
-    let redis = RedisClient(configuration: distributed.redis, logger: logger)
+    let redis = distributed.redis.makeClient(logger: logger)
     let factory = metrics?.factory
     let gate = RedisGate(
         redis: redis,

@@ -2,6 +2,7 @@ import CouponMySQL
 import CouponStore
 import Logging
 import RESP
+import ServiceLifecycle
 
 /// Distributed mode: the gate in Redis, coupons in a database of record (PostgreSQL or MySQL).
 public struct DistributedConfiguration: Sendable {
@@ -27,29 +28,52 @@ public struct DistributedConfiguration: Sendable {
         }
     }
 
-    public var redis: RedisConfiguration
+    /// Where the gate lives: one Redis server, or a Redis Cluster.
+    public enum Redis: Sendable {
+        case server(RedisConfiguration)
+        case cluster(RedisClusterConfiguration)
+
+        /// A client for it, not yet running: add it to a `ServiceGroup`.
+        public func makeClient(logger: Logger) -> any RedisCommandSender & Service {
+            switch self {
+            case .server(let configuration): RedisClient(configuration: configuration, logger: logger)
+            case .cluster(let configuration): RedisClusterClient(configuration: configuration, logger: logger)
+            }
+        }
+    }
+
+    public var redis: Redis
     public var database: Database
     /// Run the outbox relay in the API process too (`serve --with-relay`).
     public var withRelay: Bool
 
-    public init(redis: RedisConfiguration, database: Database, withRelay: Bool = false) {
+    public init(redis: Redis, database: Database, withRelay: Bool = false) {
         self.redis = redis
         self.database = database
         self.withRelay = withRelay
     }
 
-    /// Reads `--redis`/`COUPONGATE_REDIS_URL` and the database of record, `--postgres`/`COUPONGATE_POSTGRES_URL`
+    /// Reads Redis, `--redis`/`COUPONGATE_REDIS_URL` or `--redis-cluster`/`COUPONGATE_REDIS_CLUSTER` (seed
+    /// nodes' URLs, comma-separated), and the database of record, `--postgres`/`COUPONGATE_POSTGRES_URL`
     /// or `--mysql`/`COUPONGATE_MYSQL_URL`. Returns nil when none is given (the embedded default); distributed
-    /// mode needs Redis and exactly one database.
+    /// mode needs exactly one Redis and exactly one database.
     public init?(
         redis: String?,
+        redisCluster: String? = nil,
         postgres: String?,
         mysql: String? = nil,
         withRelay: Bool,
         environment: [String: String]
     ) throws(SettingError) {
         let settings = SettingReader(environment: environment)
-        let redisSetting = settings.pick(redis, option: "redis", variable: "COUPONGATE_REDIS_URL")
+        let serverSetting = settings.pick(redis, option: "redis", variable: "COUPONGATE_REDIS_URL")
+        let clusterSetting = settings.pick(redisCluster, option: "redis-cluster", variable: "COUPONGATE_REDIS_CLUSTER")
+        if let serverSetting, let clusterSetting {
+            throw SettingError(
+                "\(serverSetting.source) and \(clusterSetting.source) are both given: the gate lives in one Redis server or one cluster; give one"
+            )
+        }
+        let redisSetting = serverSetting ?? clusterSetting
         let postgresSetting = settings.pick(postgres, option: "postgres", variable: "COUPONGATE_POSTGRES_URL")
         let mysqlSetting = settings.pick(mysql, option: "mysql", variable: "COUPONGATE_MYSQL_URL")
         let relay = try settings.flag(withRelay, option: "with-relay", variable: "COUPONGATE_WITH_RELAY")
@@ -73,9 +97,14 @@ public struct DistributedConfiguration: Sendable {
                 "--redis needs a database of record too: --postgres URL or --mysql URL (or give neither for the embedded default)"
             )
         case (let redisSetting?, let databaseSetting?):
-            let redis: RedisConfiguration
+            let redis: Redis
             do {
-                redis = try RedisConfiguration(url: redisSetting.text)
+                if clusterSetting != nil {
+                    let urls = redisSetting.text.split(separator: ",").map { String($0.filter { $0 != " " }) }
+                    redis = .cluster(try RedisClusterConfiguration(urls: urls))
+                } else {
+                    redis = .server(try RedisConfiguration(url: redisSetting.text))
+                }
             } catch {
                 throw SettingError("invalid value for \(redisSetting.source): \(Self.message(of: error))")
             }

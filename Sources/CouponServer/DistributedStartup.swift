@@ -9,7 +9,7 @@ import RESP
 /// then fails with one line naming what did not answer.
 struct DistributedStartup {
     let store: any DatabaseOfRecord
-    let redis: RedisClient
+    let redis: any RedisCommandSender
     let logger: Logger
     var timeout: Duration = .seconds(30)
 

@@ -20,7 +20,7 @@ public func runRelay(
     logger: Logger
 ) async throws {
     let store = distributed.database.makeStore(logger: logger)
-    let redis = RedisClient(configuration: distributed.redis, logger: logger)
+    let redis = distributed.redis.makeClient(logger: logger)
     let startup = DistributedStartup(store: store, redis: redis, logger: logger)
     let metrics = metricsAddress == nil ? nil : ServerMetrics()
     let outboxRelay = OutboxRelay(
@@ -62,7 +62,7 @@ public func runRelay(
 /// `coupongate reconcile`: compares Redis winners, the outbox and database rows for one campaign.
 public func reconcile(_ campaign: CampaignID, repair: Bool, distributed: DistributedConfiguration, logger: Logger) async throws -> Reconciler.Report {
     let store = distributed.database.makeStore(logger: logger)
-    let redis = RedisClient(configuration: distributed.redis, logger: logger)
+    let redis = distributed.redis.makeClient(logger: logger)
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await store.run() }
         group.addTask { try await redis.run() }

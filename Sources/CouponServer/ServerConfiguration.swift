@@ -56,6 +56,7 @@ extension ServerConfiguration {
         public var adminToken: String?
         public var logLevel: String?
         public var redis: String?
+        public var redisCluster: String?
         public var postgres: String?
         public var mysql: String?
         public var withRelay: Bool
@@ -79,6 +80,7 @@ extension ServerConfiguration {
             adminToken: String? = nil,
             logLevel: String? = nil,
             redis: String? = nil,
+            redisCluster: String? = nil,
             postgres: String? = nil,
             mysql: String? = nil,
             withRelay: Bool = false,
@@ -101,6 +103,7 @@ extension ServerConfiguration {
             self.adminToken = adminToken
             self.logLevel = logLevel
             self.redis = redis
+            self.redisCluster = redisCluster
             self.postgres = postgres
             self.mysql = mysql
             self.withRelay = withRelay
@@ -160,6 +163,7 @@ extension ServerConfiguration {
         }
         self.distributed = try DistributedConfiguration(
             redis: flags.redis,
+            redisCluster: flags.redisCluster,
             postgres: flags.postgres,
             mysql: flags.mysql,
             withRelay: flags.withRelay,

@@ -6,6 +6,12 @@ struct DistributedOptions: ParsableArguments {
     @Option(help: "Redis URL, redis://[[user]:password@]host[:port][/db] or unix:///path (COUPONGATE_REDIS_URL). Selects distributed mode.")
     var redis: String?
 
+    @Option(
+        help:
+            "Redis Cluster seed nodes instead of --redis, comma-separated redis:// URLs, e.g. redis://10.0.0.1:7000,redis://10.0.0.2:7000 (COUPONGATE_REDIS_CLUSTER)."
+    )
+    var redisCluster: String?
+
     @Option(help: "PostgreSQL URL, postgres://user[:password]@host[:port]/database (COUPONGATE_POSTGRES_URL). Selects distributed mode.")
     var postgres: String?
 
@@ -20,6 +26,7 @@ struct DistributedOptions: ParsableArguments {
         guard
             let distributed = try DistributedConfiguration(
                 redis: self.redis,
+                redisCluster: self.redisCluster,
                 postgres: self.postgres,
                 mysql: self.mysql,
                 withRelay: false,

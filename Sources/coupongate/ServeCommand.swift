@@ -78,6 +78,7 @@ struct ServeCommand: AsyncParsableCommand {
             adminToken: self.adminToken,
             logLevel: self.logLevel,
             redis: self.distributed.redis,
+            redisCluster: self.distributed.redisCluster,
             postgres: self.distributed.postgres,
             mysql: self.distributed.mysql,
             withRelay: self.withRelay,

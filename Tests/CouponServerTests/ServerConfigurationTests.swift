@@ -101,10 +101,26 @@ import Testing
             environment: ["COUPONGATE_POSTGRES_URL": "postgres://cg:secret@127.0.0.1:5433/coupons"]
         )
         let distributed = try #require(configuration.distributed)
-        #expect(distributed.redis.endpoint == .tcp(host: "127.0.0.1", port: 6380))
-        #expect(distributed.redis.database == 2)
+        guard case .server(let redis) = distributed.redis else {
+            Issue.record("--redis is one server")
+            return
+        }
+        #expect(redis.endpoint == .tcp(host: "127.0.0.1", port: 6380))
+        #expect(redis.database == 2)
         #expect(distributed.database == .postgres(try PostgresURL("postgres://cg:secret@127.0.0.1:5433/coupons")))
         #expect(distributed.withRelay)
+    }
+
+    @Test func redisClusterSeedsSelectTheClusterClient() throws {
+        let configuration = try ServerConfiguration(
+            flags: Flags(redisCluster: "redis://127.0.0.1:7000, redis://127.0.0.1:7001", postgres: "postgres://u@127.0.0.1/db"),
+            environment: [:]
+        )
+        guard case .cluster(let cluster) = try #require(configuration.distributed).redis else {
+            Issue.record("--redis-cluster is a cluster")
+            return
+        }
+        #expect(cluster.seeds == [.tcp(host: "127.0.0.1", port: 7000), .tcp(host: "127.0.0.1", port: 7001)])
     }
 
     @Test func aMySQLURLSelectsMySQLAsTheDatabaseOfRecord() throws {
@@ -125,6 +141,8 @@ import Testing
             "COUPONGATE_MYSQL_URL"
         ),
         (Flags(mysql: "mysql://u@127.0.0.1/db"), [:], "--redis"),
+        (Flags(redis: "redis://127.0.0.1", redisCluster: "redis://127.0.0.1:7000", postgres: "postgres://u@h/db"), [:], "--redis-cluster"),
+        (Flags(redisCluster: "redis://127.0.0.1:7000/3", postgres: "postgres://u@h/db"), [:], "--redis-cluster"),
         (Flags(redis: "redis://127.0.0.1", mysql: "postgres://u@h/db"), [:], "--mysql"),
         (Flags(postgres: "postgres://u@127.0.0.1/db"), [:], "--redis"),
         (Flags(withRelay: true), [:], "--with-relay"),

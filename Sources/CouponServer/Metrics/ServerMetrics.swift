@@ -100,7 +100,7 @@ public final class ServerMetrics: Sendable {
 
     /// Measures the relays' backlog over `campaigns` in Redis and records it; a Redis that
     /// does not answer leaves the last values and is logged, not a failed scrape.
-    func recordBacklog(of campaigns: [CampaignID], redis: RedisClient, logger: Logger) async {
+    func recordBacklog(of campaigns: [CampaignID], redis: any RedisCommandSender, logger: Logger) async {
         do {
             var backlog = OutboxBacklog.empty
             for campaign in campaigns {
