@@ -21,7 +21,7 @@ private func clusterClient(_ cluster: FakeCluster, commandTimeout: Duration = .s
 }
 
 /// Runs `client` while `body` runs (after it fetched a slot map and connected), then cancels it.
-private func withRunning<T: Sendable>(_ client: RedisClusterClient, _ body: @Sendable () async throws -> T) async throws -> T {
+func withRunning<T: Sendable>(_ client: RedisClusterClient, _ body: @Sendable () async throws -> T) async throws -> T {
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await client.run() }
         defer { group.cancelAll() }

@@ -9,16 +9,6 @@ import Testing
 
 private let logger = Logger(label: "RESPTests")
 
-/// Runs `client` while `body` runs (once it connected), then cancels it and waits for it to stop.
-private func withRunning<T: Sendable>(_ client: RedisClusterClient, _ body: @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await client.run() }
-        defer { group.cancelAll() }
-        try await eventually("the cluster client connects") { client.isConnected }
-        return try await body()
-    }
-}
-
 /// Sends `command` to one node directly, bypassing the cluster client (to look at where data went).
 private func direct(_ node: RedisServerProcess, _ command: RedisCommand) async throws -> RESPValue {
     let connection = try await RedisConnection.connect(
