@@ -177,3 +177,277 @@ class Database:
 
     def release(self, session):
         session.communicate("COMMIT;\n" if self.kind == "postgres" else "UNLOCK TABLES;\n", timeout=30)
+
+
+# --- The scale-out stack's pieces (scripts/scale_stack.py, scripts/cluster_smoke.py) ---
+
+def ensure_installed(packages):
+    """Installs Debian packages with apt-get (as root, 'apt-get update' first) when their program
+    is missing: `packages` maps a program to its package. The packages may start a system service
+    on its default port (nginx, redis-server); it is stopped again: the scripts run their own."""
+    import shutil
+    missing = sorted({package for tool, package in packages.items() if not shutil.which(tool)})
+    if not missing:
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        raise SystemExit(f"missing {', '.join(missing)}: as root run: apt-get update && apt-get install -y {' '.join(missing)}")
+    subprocess.run(["apt-get", "update", "-qq"], check=True)
+    subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True,
+                   env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"), stdout=subprocess.DEVNULL)
+    for service in missing:
+        subprocess.run(["service", service, "stop"], capture_output=True)
+
+
+def hash_slot(key):
+    """The Redis Cluster hash slot of a key: CRC16 (XMODEM) of its hash tag (the part between the
+    first '{' and the next '}', when not empty) or of the whole key, modulo 16384."""
+    data = key.encode() if isinstance(key, str) else key
+    start = data.find(b"{")
+    if start >= 0:
+        end = data.find(b"}", start + 1)
+        if end > start + 1:
+            data = data[start + 1:end]
+    crc = 0
+    for byte in data:
+        crc ^= byte << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
+            crc &= 0xFFFF
+    return crc % 16384
+
+
+def campaign_slot(campaign):
+    """The hash slot of a campaign's keys in Redis (they share the hash tag {c:<id>})."""
+    return hash_slot("{c:" + campaign + "}")
+
+
+class RedisCluster:
+    """A Redis Cluster run by scripts/redis-cluster.sh in a state directory of its own: start,
+    stop (deleting its data), and the faults the tests inject (kill a master, revive a node,
+    reshard slots)."""
+
+    def __init__(self, state, masters=3, replicas=1):
+        self.state = os.path.join(state, "redis-cluster")
+        self.script = os.path.join(REPO, "scripts", "redis-cluster.sh")
+        self.masters, self.replicas, self.seeds = masters, replicas, None
+
+    def run(self, *args, timeout=600):
+        result = subprocess.run([self.script, *args, self.state], capture_output=True, text=True, timeout=timeout)
+        if result.returncode != 0:
+            raise RuntimeError(f"redis-cluster.sh {' '.join(args)} failed (exit {result.returncode}):\n{result.stdout}{result.stderr}")
+        return result.stdout.strip()
+
+    def start(self):
+        self.seeds = self.run("start", "--masters", str(self.masters), "--replicas", str(self.replicas)).splitlines()[-1]
+        return self
+
+    def stop(self):
+        subprocess.run([self.script, "stop", self.state], capture_output=True)
+
+    @property
+    def flag(self):
+        """The coupongate options naming this cluster."""
+        return ["--redis-cluster", self.seeds]
+
+    @property
+    def url(self):
+        return self.seeds
+
+    def ports(self):
+        """Every node's port, in start order."""
+        return [int(line) for line in open(os.path.join(self.state, "ports")) if line.strip()]
+
+    def nodes(self):
+        """[(port, role)] as the nodes report now (ROLE), role 'master', 'replica' or 'down'."""
+        nodes = []
+        for port in self.ports():
+            try:
+                out = subprocess.run(["redis-cli", "-p", str(port), "role"], capture_output=True, text=True, timeout=5).stdout.split()
+            except subprocess.TimeoutExpired:
+                out = []
+            role = {"master": "master", "slave": "replica"}.get(out[0] if out else "", "down")
+            nodes.append((port, role))
+        return nodes
+
+    def masters_now(self):
+        return [port for port, role in self.nodes() if role == "master"]
+
+    def wait_ok(self, timeout=30):
+        self.run("wait-ok", "--timeout", str(timeout), timeout=timeout + 30)
+
+    def kill_master(self, number):
+        """SIGKILLs the numberth live master (1-based, in start order); returns its port."""
+        return int(self.run("kill-master", str(number)))
+
+    def revive(self, port):
+        self.run("revive", str(port))
+
+    def reshard(self, from_port, to_port, slots):
+        """Moves `slots` slots (from_port's lowest) to to_port; returns the script's summary line."""
+        return self.run("reshard", str(from_port), str(to_port), str(slots))
+
+    def slot_ranges(self):
+        """{port of a master: [(first, last), ...]}, from CLUSTER NODES on a live node."""
+        for port in self.ports():
+            try:
+                out = subprocess.run(["redis-cli", "-p", str(port), "cluster", "nodes"], capture_output=True, text=True, timeout=5).stdout
+            except subprocess.TimeoutExpired:
+                continue
+            if not out.strip() or out.startswith(("Could not connect", "ERR")):
+                continue
+            owners = {}
+            for line in out.splitlines():
+                fields = line.split()
+                if len(fields) < 8 or "master" not in fields[2].split(",") or "fail" in fields[2].split(","):
+                    continue
+                node_port = int(fields[1].split("@")[0].rpartition(":")[2])
+                ranges = []
+                for part in fields[8:]:
+                    if part.startswith("["):
+                        continue  # a slot being migrated or imported
+                    first, _, last = part.partition("-")
+                    ranges.append((int(first), int(last or first)))
+                owners[node_port] = sorted(ranges)
+            return owners
+        raise RuntimeError("no node of the cluster answers")
+
+    def owner_of(self, slot, ranges=None):
+        """The port of the master serving `slot` (None if none does), from `ranges` (a
+        slot_ranges() snapshot) or from the cluster now."""
+        for port, owned in (ranges if ranges is not None else self.slot_ranges()).items():
+            if any(first <= slot <= last for first, last in owned):
+                return port
+        return None
+
+    def pids(self):
+        """{port: pid} of the nodes that are running."""
+        base = open(os.path.join(self.state, "dir")).read().strip()
+        pids = {}
+        for port in self.ports():
+            try:
+                pid = int(open(os.path.join(base, str(port), "redis.pid")).read())
+                os.kill(pid, 0)
+                pids[port] = pid
+            except (OSError, ValueError):
+                pass
+        return pids
+
+
+NGINX_MAIN_CONF = """# nginx for the local scale-out stack (scripts/distributed_stack.py, Nginx): its own prefix,
+# pid file, logs and temporary files in {dir}, never the system's.
+worker_processes {workers};
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+daemon off;
+
+events {{
+    worker_connections 8192;
+}}
+
+http {{
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    default_type application/octet-stream;
+
+    include {dir}/{site};
+}}
+"""
+
+
+class Nginx:
+    """nginx as a non-system instance, in `directory`: a main configuration written here that
+    includes `site` (an http-level file, such as a filled-in deploy/nginx/coupongate-lb.conf),
+    its own pid file, error log and temporary directories; run in the foreground as our child
+    (`nginx -p DIR -c DIR/nginx.conf`, 'daemon off')."""
+
+    def __init__(self, directory, site_text, site="coupongate-lb.conf", workers=1, port=None):
+        self.directory, self.site, self.workers, self.port, self.process = directory, site, workers, port, None
+        os.makedirs(directory, exist_ok=True)
+        if os.geteuid() == 0:
+            # As root the workers run as 'nobody': they must reach the temporary directories.
+            os.chmod(directory, 0o755)
+            parent = os.path.dirname(directory)
+            os.chmod(parent, os.stat(parent).st_mode | 0o111)
+        with open(os.path.join(directory, site), "w") as f:
+            f.write(site_text)
+        self.conf = os.path.join(directory, "nginx.conf")
+        with open(self.conf, "w") as f:
+            f.write(NGINX_MAIN_CONF.format(dir=directory, workers=workers, site=site))
+
+    def test(self):
+        """`nginx -t` on the configuration: (ok, output)."""
+        result = subprocess.run(["nginx", "-t", "-p", self.directory, "-c", self.conf], capture_output=True, text=True)
+        return result.returncode == 0, result.stdout + result.stderr
+
+    def start(self, timeout=15):
+        log = open(os.path.join(self.directory, "out.log"), "w")
+        self.process = subprocess.Popen(["nginx", "-p", self.directory, "-c", self.conf], stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("nginx exited:\n" + self.log_tail())
+            if self.port is None:
+                return self
+            try:
+                request(self.port, "GET", "/nginx-started", timeout=1)
+                return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("nginx did not answer within %d s:\n%s" % (timeout, self.log_tail()))
+
+    def log_tail(self, lines=20):
+        text = ""
+        for name in ("out.log", "error.log"):
+            path = os.path.join(self.directory, name)
+            if os.path.exists(path):
+                text += "".join(open(path).readlines()[-lines:])
+        return text
+
+    def reload(self):
+        self.process.send_signal(signal.SIGHUP)
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGQUIT)  # graceful: finish the requests in flight
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def pids(self):
+        """The master's and its workers' pids."""
+        if not self.process or self.process.poll() is not None:
+            return []
+        return [self.process.pid, *children(self.process.pid)]
+
+
+def children(pid):
+    """The pids of a process's direct children, from /proc."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = open(f"/proc/{entry}/stat").read()
+            except OSError:
+                continue
+            if int(stat.rpartition(")")[2].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def cpu_seconds(pid, with_reaped_children=False):
+    """User + system CPU seconds a process has used (/proc/PID/stat), 0 if it is gone; with
+    `with_reaped_children`, also its children that exited and were waited for."""
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    # After the ')': state is field 3 of the file, so utime (14) is index 11 here.
+    ticks = int(fields[11]) + int(fields[12])
+    if with_reaped_children:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / os.sysconf("SC_CLK_TCK")

@@ -13,7 +13,9 @@
 # installed with apt-get if missing), the monitoring stack (scripts/monitoring_check.py:
 # the dashboard in Chromium, Prometheus and InfluxDB from Debian's packages) and
 # distributed mode under faults with PostgreSQL and with MariaDB as the database
-# of record (scripts/distributed_smoke.py, scripts/chaos.py's short form).
+# of record (scripts/distributed_smoke.py, scripts/chaos.py's short form), and
+# the scale-out stack: a Redis Cluster, three instances behind nginx
+# (scripts/cluster_smoke.py).
 # PostgreSQL and MariaDB are stopped and their data deleted on exit, whether the
 # tests pass or not.
 set -euo pipefail
@@ -117,3 +119,7 @@ python3 scripts/chaos.py "$(swift build --show-bin-path)/coupongate"
 
 step "fault suite, short form, MariaDB as the database of record"
 python3 scripts/chaos.py "$(swift build --show-bin-path)/coupongate" --database mysql
+
+step "scale-out: 30 campaigns through 3 instances behind nginx on a 3+3 Redis Cluster (reshard, master killed, Idempotency-Key)"
+# Installs Debian's nginx when missing; scripts/redis-cluster.sh starts the cluster.
+python3 scripts/cluster_smoke.py "$(swift build --show-bin-path)/coupongate"
