@@ -34,10 +34,10 @@ skipped.
 nginx to --campaigns campaigns at once (every request a new user, limits high enough that every
 apply wins), then to one hot campaign, --bench-seconds each; prints applies/s, latency and the
 CPU seconds each process used (from /proc: redis-servers, instances, relays, nginx, PostgreSQL,
-wrk). Run it once with the cluster and once with --single-redis to compare.
+wrk). --compare measures one redis-server, then the cluster, in the same run, and prints the ratios.
 
 Usage: cluster_smoke.py BINARY [--campaigns 30] [--limit L] [--seconds S] [--rate R] [--rounds a,b,c,d]
-                        [--single-redis] [--bench [--bench-seconds 10] [--connections 64]]
+                        [--single-redis] [--bench [--compare] [--bench-seconds 10] [--connections 64]]
 """
 import argparse
 import collections
@@ -645,7 +645,9 @@ def describe_cpu(used, roles):
 
 
 def bench(options):
+    """One stack's measurement; returns (failed, {label: applies/s})."""
     ensure_installed({"wrk": "wrk"})
+    rates = {}
     # No access log: it would cost nginx a write per request.
     stack = ScaleStack(options.binary, single_redis=options.single_redis, access_log=False, nginx_workers=2)
     failed = False
@@ -683,6 +685,7 @@ def bench(options):
             others = {k: v for k, v in counts.items() if k != "200"}
             measured += campaigns
             duration = float(done.group(2)) * {"ms": 0.001, "s": 1, "m": 60}[done.group(3)]
+            rates[label] = wins / duration
             print(f"  {label}: {wins / duration:,.0f} applies/s answered 200 ({float(rate.group(1)):,.0f} req/s), "
                   f"p50 {float(lat.group(1)):.1f} ms, p99 {float(lat.group(2)):.1f} ms, max {float(lat.group(3)):.0f} ms; "
                   f"other answers: {others or 'none'}", flush=True)
@@ -705,7 +708,7 @@ def bench(options):
         stack.stop()
         subprocess.run(["rm", "-rf", work])
     print(f"cluster bench: {'FAILED' if failed else 'ok'}", flush=True)
-    sys.exit(1 if failed else 0)
+    return failed, rates
 
 
 def main():
@@ -723,13 +726,26 @@ def main():
     parser.add_argument("--bench", action="store_true", help="measure applies/s and CPU instead of the rounds")
     parser.add_argument("--bench-seconds", type=float, default=10.0)
     parser.add_argument("--connections", type=int, default=64, help="wrk connections in --bench")
+    parser.add_argument("--compare", action="store_true", help="with --bench: one redis-server, then the cluster, in one run")
     options = parser.parse_args()
     unknown = set(options.rounds.split(",")) - set(ROUNDS)
     if unknown:
         parser.error(f"unknown round(s) {', '.join(sorted(unknown))}; known: {', '.join(ROUNDS)}")
     Coupongate.binary = options.binary
-    if options.bench:
-        bench(options)
+    if options.bench and options.compare:
+        # One run, both stacks on the same machine and build, one after the other.
+        options.single_redis = True
+        single_failed, single = bench(options)
+        options.single_redis = False
+        cluster_failed, cluster = bench(options)
+        for label in single:
+            if label in cluster:
+                print(f"cluster bench: {label}: cluster {cluster[label]:,.0f} vs one node {single[label]:,.0f} applies/s "
+                      f"({cluster[label] / single[label]:.2f}x)", flush=True)
+        sys.exit(1 if single_failed or cluster_failed else 0)
+    elif options.bench:
+        failed, _ = bench(options)
+        sys.exit(1 if failed else 0)
     else:
         smoke(options)
 
