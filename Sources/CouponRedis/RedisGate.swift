@@ -42,11 +42,11 @@ public final class RedisGate: CouponGate {
     private let batcher = RequestBatcher<CampaignID, Applicant, IssueAnswer>(maxBatch: RedisGate.maxBatch)
 
     /// One apply in a batch: the user, for per-client limits the client's address, and the
-    /// idempotency key (the request's, or one the gate made up so it can retry the call safely).
+    /// request's idempotency key, if it has one.
     struct Applicant: Sendable {
         var user: UserID
         var client: String?
-        var key: String
+        var key: String?
     }
 
     /// - Parameters:
@@ -89,9 +89,7 @@ public final class RedisGate: CouponGate {
                 return answer
             }
         }
-        // Without the client's key, one of our own, so that the call can be repeated after an
-        // ambiguous failure (see `issue`); the prefixes keep the two kinds apart.
-        let key = idempotencyKey.map { "k:" + $0 } ?? "g:" + Self.randomKey()
+        let key = idempotencyKey.map { "k:" + $0 }
         let answer = try await self.redisCall {
             try await self.batcher.submit(Applicant(user: user, client: client, key: key), for: campaign) { campaign, applicants in
                 try await self.issue(applicants, in: campaign)
@@ -102,7 +100,7 @@ public final class RedisGate: CouponGate {
             return .issued(Coupon(campaignID: campaign, userID: user, sequence: sequence, issuedAt: at))
         case .again(let sequence, let at):
             let coupon = Coupon(campaignID: campaign, userID: user, sequence: sequence, issuedAt: at)
-            // Our own key answered again: the repeated call found the first one's win.
+            // Without the client's key this is a repeated call (see `issue`) finding the user's coupon.
             return idempotencyKey == nil ? .issued(coupon) : .replayed(coupon)
         case .keyUsed:
             return .idempotencyKeyReused
@@ -136,18 +134,28 @@ public final class RedisGate: CouponGate {
         for applicant in applicants {
             arguments.append(.string(applicant.user.description))
             arguments.append(.string(applicant.client ?? "-"))
-            arguments.append(.string(applicant.key))
+            arguments.append(.string(applicant.key ?? "-"))
         }
         let start = ContinuousClock.now
         let reply: (RESPValue, acknowledged: Int64?)
         do {
             reply = try await self.runIssue(keys: keys, arguments: arguments)
         } catch let error as RedisClientError where error.code == .timeout || error.code == .connectionClosed {
-            // Ambiguous: the script may have run. Every applicant carries a key, so running it
-            // again answers a win the first call made as that win ("AGAIN"), never a second one.
+            // Ambiguous: the script may have run. Running it again cannot issue twice (the user's
+            // win is recorded with the user, and a keyed one with its key), and a user it finds
+            // holding a coupon gets that coupon: the first call may be what issued it.
             self.metrics.redisErrors.increment()
-            self.logger.warning("Gate call failed ambiguously; repeating it with the same keys", metadata: ["error": "\(error)"])
-            reply = try await self.runIssue(keys: keys, arguments: arguments)
+            self.logger.warning("Gate call failed ambiguously; repeating it once", metadata: ["error": "\(error)"])
+            let repeated = try await self.runIssue(keys: keys, arguments: arguments)
+            self.metrics.issueCall.recordInterval(since: start)
+            guard let answers = try IssueAnswer.parse(repeated.0, count: applicants.count) else {
+                throw CouponError(.storeUnavailable, "Redis lost campaign '\(campaign)' during the call; retry shortly.")
+            }
+            let found = answers.map { answer -> IssueAnswer in
+                if case .duplicate(let sequence, let at) = answer { return .again(sequence: sequence, at: at) }
+                return answer
+            }
+            return self.checkReplicas(found, acknowledged: repeated.acknowledged)
         }
         self.metrics.issueCall.recordInterval(since: start)
         self.metrics.issueBatchSize.record(applicants.count)
@@ -313,14 +321,6 @@ public final class RedisGate: CouponGate {
             arguments: Self.metaArguments(campaign) + [.int(issued), .int(campaign.epoch)]
         )
         _ = try? await self.redis.send(RedisCommand("DEL", [.string(keys.rebuildLock)]))
-    }
-
-    /// 128 random bits in hex: a key no other request will carry.
-    static func randomKey() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let high = generator.next() as UInt64
-        let low = generator.next() as UInt64
-        return String(high, radix: 16) + "-" + String(low, radix: 16)
     }
 
     /// A rate as the script reads it: "0" for none, else a plain decimal.
