@@ -47,7 +47,7 @@ import tempfile
 import threading
 import time
 
-from distributed_stack import Coupongate, Database, Redis, request
+from distributed_stack import Coupongate, Database, Redis, request, row_violations
 
 FAULTS = ["kill-api", "kill-relay", "restart-redis", "restart-db", "stall-relay", "pending-kill", "sigterm-api"]
 TOKEN = "chaos-suite-admin-token-0123"
@@ -230,23 +230,12 @@ def violations_of(stack, campaign, limit, answers, rows):
             problems.append(f"user {user} got status {status}")
     if rows is None:
         return problems + ["the outbox did not drain within 120 s (reconcile)"]
-    by_user = {}
-    for user, sequence in rows:
-        if user in by_user:
-            problems.append(f"user {user} has two rows")
-        by_user[user] = sequence
-    if len(rows) > limit:
-        problems.append(f"{len(rows)} rows for a limit of {limit}")
-    for user, sequence in winners.items():
-        if by_user.get(user) != sequence:
-            problems.append(f"user {user} was answered 200 with sequence {sequence} but the database has {by_user.get(user)}")
-    if sorted(s for _, s in rows) != list(range(1, len(rows) + 1)):
-        problems.append("sequences are not 1..rows without a gap")
-    for user in [u for u in by_user if u not in winners]:
+
+    def retry(user):
         status, _, body = request(stack.apis[0].port, "POST", f"/campaigns/{campaign}/apply?userId={user}")
-        if status != 409 or json.loads(body)["coupon"]["sequence"] != by_user[user]:
-            problems.append(f"user {user} holds a row without a 200, and a retry answered {status}, not 409 with it")
-    return problems
+        return status, json.loads(body)["coupon"]["sequence"] if status == 409 else None
+
+    return problems + row_violations(rows, limit, winners, retry)
 
 
 def main():

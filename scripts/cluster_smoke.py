@@ -54,7 +54,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from distributed_stack import Coupongate, campaign_slot, children, cpu_seconds, ensure_installed, request
+from distributed_stack import Coupongate, campaign_slot, children, cpu_seconds, ensure_installed, request, row_violations
 from scale_stack import ScaleStack, documented_conf_is_current
 
 CLIENTS = 24
@@ -238,23 +238,11 @@ def violations_of(stack, campaign, limit, answers, rows, allowed, same_key=False
             problems.append(f"user {user} got status {answer.status} ({answer.kind or 'no problem type'})")
         elif answer.status == 503 and answer.retry_after is None:
             problems.append(f"user {user} got 503 without Retry-After")
-    by_user = {}
-    for user, sequence in rows:
-        if user in by_user:
-            problems.append(f"user {user} has two rows")
-        by_user[user] = sequence
-    if len(rows) > limit:
-        problems.append(f"{len(rows)} rows for a limit of {limit}")
-    for user, (sequence, _) in winners.items():
-        if by_user.get(user) != sequence:
-            problems.append(f"user {user} was answered 200 with sequence {sequence} but the database has {by_user.get(user)}")
-    if sorted(s for _, s in rows) != list(range(1, len(rows) + 1)):
-        problems.append("sequences are not 1..rows without a gap")
-    for user in [u for u in by_user if u not in winners]:
+    def retry(user):
         status, _, body = request(stack.port, "POST", f"/campaigns/{campaign}/apply?userId={user}")
-        sequence, _, _ = parse(status, body)
-        if status != 409 or sequence != by_user[user]:
-            problems.append(f"user {user} holds a row without a 200, and a retry answered {status}, not 409 with it")
+        return status, parse(status, body)[0]
+
+    problems += row_violations(rows, limit, {user: sequence for user, (sequence, _) in winners.items()}, retry)
     return [f"{campaign}: {problem}" for problem in problems]
 
 

@@ -451,3 +451,29 @@ def cpu_seconds(pid, with_reaped_children=False):
     if with_reaped_children:
         ticks += int(fields[13]) + int(fields[14])
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def row_violations(rows, limit, winners, retry):
+    """The database side of one campaign's invariants: `rows` are (user, sequence) pairs from the
+    database, `winners` maps each user answered 200 to the sequence it was answered, and
+    `retry(user)` applies again, returning (status, the sequence of the coupon it names or None).
+    Every 200 has its row with its sequence; no user has two rows; rows <= limit; sequences are
+    1..rows without a gap; a row without a 200 (an answer lost in flight) answers 409 with it."""
+    problems = []
+    by_user = {}
+    for user, sequence in rows:
+        if user in by_user:
+            problems.append(f"user {user} has two rows")
+        by_user[user] = sequence
+    if len(rows) > limit:
+        problems.append(f"{len(rows)} rows for a limit of {limit}")
+    for user, sequence in winners.items():
+        if by_user.get(user) != sequence:
+            problems.append(f"user {user} was answered 200 with sequence {sequence} but the database has {by_user.get(user)}")
+    if sorted(s for _, s in rows) != list(range(1, len(rows) + 1)):
+        problems.append("sequences are not 1..rows without a gap")
+    for user in [u for u in by_user if u not in winners]:
+        status, sequence = retry(user)
+        if status != 409 or sequence != by_user[user]:
+            problems.append(f"user {user} holds a row without a 200, and a retry answered {status}, not 409 with it")
+    return problems
