@@ -34,6 +34,8 @@ public final class RedisGate: CouponGate {
     /// Applies per second per user and per client address, enforced in the gate script; 0: none.
     let userRate: Double
     let clientRate: Double
+    /// The rates as the script's arguments, made once rather than per call.
+    private let rateArguments: (user: RESPArgument, client: RESPArgument)
     /// Replicas a win's write must reach (`WAIT`) before it is answered; 0: none.
     let waitReplicas: Int
     /// How long `WAIT` may take; kept inside the Redis command deadline.
@@ -67,6 +69,7 @@ public final class RedisGate: CouponGate {
         self.metrics = metrics
         self.userRate = userRate ?? 0
         self.clientRate = clientRate ?? 0
+        self.rateArguments = (.string(Self.rateText(userRate ?? 0)), .string(Self.rateText(clientRate ?? 0)))
         self.waitReplicas = max(0, waitReplicas)
     }
 
@@ -129,10 +132,10 @@ public final class RedisGate: CouponGate {
     /// when Redis has lost them.
     private func issue(_ applicants: [Applicant], in campaign: CampaignID) async throws -> [IssueAnswer] {
         let keys = RedisKeys(campaign)
-        var arguments: [RESPArgument] = [.string(campaign.rawValue), .string(Self.rateText(self.userRate)), .string(Self.rateText(self.clientRate))]
+        var arguments: [RESPArgument] = [.string(campaign.rawValue), self.rateArguments.user, self.rateArguments.client]
         arguments.reserveCapacity(3 + 3 * applicants.count)
         for applicant in applicants {
-            arguments.append(.string(applicant.user.description))
+            arguments.append(.int(applicant.user.rawValue))
             arguments.append(.string(applicant.client ?? "-"))
             arguments.append(.string(applicant.key ?? "-"))
         }
