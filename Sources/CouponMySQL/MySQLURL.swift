@@ -70,26 +70,28 @@ public struct MySQLURL: Sendable, Hashable, CustomStringConvertible {
 
     /// The URL with the password replaced by `***`, safe for logs and error messages.
     public var description: String {
-        var text = "mysql://\(ConnectionURL.encode(self.user))"
-        if self.password != nil { text += ":***" }
-        text += "@"
         var query: [String] = []
+        let host: String
         switch self.endpoint {
-        case .tcp(let host, let port):
-            text += host.contains(":") ? "[\(host)]" : host
-            if port != Self.defaultPort { text += ":\(port)" }
+        case .tcp(let name, let port):
+            host = ConnectionURL.authority(host: name, port: port, defaultPort: Self.defaultPort)
         case .unixSocket(let path):
-            text += "localhost"
+            host = "localhost"
             query.append("socket=\(path)")
         }
-        text += "/\(ConnectionURL.encode(self.database))"
         if self.sslMode != .disabled { query.append("ssl-mode=\(self.sslMode.rawValue)") }
         if let ca = self.tlsFiles.ca { query.append("ssl-ca=\(ca)") }
         if let certificate = self.tlsFiles.certificate { query.append("ssl-cert=\(certificate)") }
         if let key = self.tlsFiles.key { query.append("ssl-key=\(key)") }
         if let connectTimeout = self.connectTimeout { query.append("connect-timeout=\(connectTimeout.components.seconds)") }
-        if !query.isEmpty { text += "?" + query.joined(separator: "&") }
-        return text
+        return ConnectionURL.describe(
+            scheme: "mysql",
+            user: self.user,
+            hasPassword: self.password != nil,
+            host: host,
+            database: self.database,
+            query: query
+        )
     }
 }
 

@@ -140,6 +140,26 @@ package struct ConnectionURL: Sendable {
         return decoded
     }
 
+    /// A URL's text for logs and errors, the password replaced by `***`: `scheme://user[:***]@host/database[?query]`.
+    /// `host` is the authority after the `@` as it should appear (brackets and port included).
+    package static func describe(
+        scheme: String,
+        user: String,
+        hasPassword: Bool,
+        host: String,
+        database: String,
+        query: [String]
+    ) -> String {
+        var text = "\(scheme)://\(Self.encode(user))\(hasPassword ? ":***" : "")@\(host)/\(Self.encode(database))"
+        if !query.isEmpty { text += "?" + query.joined(separator: "&") }
+        return text
+    }
+
+    /// `host[:port]` for a URL, the host in brackets when it is an IPv6 address, the port left out when it is the default.
+    package static func authority(host: String, port: Int, defaultPort: Int) -> String {
+        (host.contains(":") ? "[\(host)]" : host) + (port == defaultPort ? "" : ":\(port)")
+    }
+
     /// Percent-encodes what would break a URL's structure, for a URL's `description`.
     package static func encode(_ text: String) -> String {
         var out = ""

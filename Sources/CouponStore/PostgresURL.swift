@@ -61,23 +61,25 @@ public struct PostgresURL: Sendable, Hashable, CustomStringConvertible {
 
     /// The URL with the password replaced by `***`, safe for logs and error messages.
     public var description: String {
-        var text = "postgres://\(ConnectionURL.encode(self.user))"
-        if self.password != nil { text += ":***" }
-        text += "@"
         var query: [String] = []
+        let host: String
         switch self.endpoint {
-        case .tcp(let host, let port):
-            text += host.contains(":") ? "[\(host)]" : host
-            if port != Self.defaultPort { text += ":\(port)" }
+        case .tcp(let name, let port):
+            host = ConnectionURL.authority(host: name, port: port, defaultPort: Self.defaultPort)
         case .unixSocket(let directory, let port):
-            if port != Self.defaultPort { text += ":\(port)" }
+            host = port == Self.defaultPort ? "" : ":\(port)"
             query.append("host=\(directory)")
         }
-        text += "/\(ConnectionURL.encode(self.database))"
         if self.sslMode != .prefer, case .tcp = self.endpoint { query.append("sslmode=\(self.sslMode.rawValue)") }
         if let connectTimeout = self.connectTimeout { query.append("connect_timeout=\(connectTimeout.components.seconds)") }
-        if !query.isEmpty { text += "?" + query.joined(separator: "&") }
-        return text
+        return ConnectionURL.describe(
+            scheme: "postgres",
+            user: self.user,
+            hasPassword: self.password != nil,
+            host: host,
+            database: self.database,
+            query: query
+        )
     }
 }
 
