@@ -48,6 +48,34 @@ private func keyPrefix() -> String {
     "test:\(UUID().uuidString.prefix(8)):"
 }
 
+/// Runs `tasks` concurrent tasks that each SET `keysPerTask` keys named by `key` to fresh values and GET
+/// them back through `client`; returns how many replies did not match (0 when every reply reached its caller).
+func setsAndGets(
+    on client: any RedisCommandSender,
+    tasks: Int,
+    keysPerTask: Int,
+    key: @escaping @Sendable (Int, Int) -> String
+) async throws -> Int {
+    try await withThrowingTaskGroup(of: Int.self) { group in
+        for task in 0..<tasks {
+            group.addTask {
+                var mismatches = 0
+                for index in 0..<keysPerTask {
+                    let key = key(task, index)
+                    let value = "value-\(task)-\(index)-\(UUID().uuidString)"
+                    let set = try await client.send(RedisCommand("SET", [.string(key), .string(value)]))
+                    let get = try await client.send(RedisCommand("GET", [.string(key)]))
+                    if set != .simpleString("OK") || get.string != value {
+                        mismatches += 1
+                    }
+                }
+                return mismatches
+            }
+        }
+        return try await group.reduce(0, +)
+    }
+}
+
 /// The RESP client against a real `redis-server` that each test starts itself (see `RedisServerProcess`).
 @Suite struct RedisClientIntegrationTests {
     @Test func tenThousandPipelinedCommandsFromHundredTasksAreMatchedToTheirCallers() async throws {
@@ -57,24 +85,7 @@ private func keyPrefix() -> String {
         let prefix = keyPrefix()
         try await withRunning(client) { client async throws in
             // 100 tasks × 50 × (SET + GET) = 10,000 commands over 2 connections; every GET must see its own SET.
-            let mismatches = try await withThrowingTaskGroup(of: Int.self) { group in
-                for task in 0..<100 {
-                    group.addTask {
-                        var mismatches = 0
-                        for index in 0..<50 {
-                            let key = "\(prefix)\(task):\(index)"
-                            let value = "value-\(task)-\(index)-\(UUID().uuidString)"
-                            let set = try await client.send(RedisCommand("SET", [.string(key), .string(value)]))
-                            let get = try await client.send(RedisCommand("GET", [.string(key)]))
-                            if set != .simpleString("OK") || get.string != value {
-                                mismatches += 1
-                            }
-                        }
-                        return mismatches
-                    }
-                }
-                return try await group.reduce(0, +)
-            }
+            let mismatches = try await setsAndGets(on: client, tasks: 100, keysPerTask: 50) { task, index in "\(prefix)\(task):\(index)" }
             #expect(mismatches == 0)
             let count = try await client.send(RedisCommand("DBSIZE"))
             #expect(count.int == 5000)

@@ -30,24 +30,7 @@ private func direct(_ node: RedisServerProcess, _ command: RedisCommand) async t
             #expect(client.slotMap?.masters.count == 3)
             #expect(client.slotMap?.coveredSlotCount == 16384)
             // 20 tasks × 50 keys; every GET must see its own SET, whichever node holds it.
-            let mismatches = try await withThrowingTaskGroup(of: Int.self) { group in
-                for _ in 0..<20 {
-                    group.addTask {
-                        var mismatches = 0
-                        for _ in 0..<50 {
-                            let key = UUID().uuidString
-                            let value = UUID().uuidString
-                            let set = try await client.send(RedisCommand("SET", [.string(key), .string(value)]))
-                            let get = try await client.send(RedisCommand("GET", [.string(key)]))
-                            if set != .simpleString("OK") || get.string != value {
-                                mismatches += 1
-                            }
-                        }
-                        return mismatches
-                    }
-                }
-                return try await group.reduce(0, +)
-            }
+            let mismatches = try await setsAndGets(on: client, tasks: 20, keysPerTask: 50) { _, _ in UUID().uuidString }
             #expect(mismatches == 0)
             // Spread over all three masters, each holding only keys of its own slots.
             var sizes: [Int64] = []
