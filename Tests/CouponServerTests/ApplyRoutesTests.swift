@@ -65,6 +65,19 @@ import Testing
         }
     }
 
+    @Test func anIdempotencyKeyGivenTwiceIsA400() async throws {
+        try await TestSupport.withDirectory { directory in
+            try await TestSupport.withApp(directory: directory) { client in
+                var headers = HTTPFields()
+                headers.append(HTTPField(name: HTTPField.Name("Idempotency-Key")!, value: "a"))
+                headers.append(HTTPField(name: HTTPField.Name("Idempotency-Key")!, value: "b"))
+                let response = try await client.execute(uri: "/coupon/apply?userId=42", method: .post, headers: headers)
+                try response.expectProblem(.badRequest, kind: "invalid-idempotency-key")
+                #expect(try response.json["detail"] as? String == "Idempotency-Key is given 2 times; give it once.")
+            }
+        }
+    }
+
     @Test func campaignRouteKnowsItsCampaigns() async throws {
         try await TestSupport.withDirectory { directory in
             try await TestSupport.withApp(directory: directory) { client in

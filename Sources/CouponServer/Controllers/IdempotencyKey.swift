@@ -12,10 +12,11 @@ enum IdempotencyKey {
     /// - Throws: a 400 `invalid-idempotency-key` problem for an empty or longer key, a key with a
     ///   character outside printable ASCII, or the header given twice.
     static func parse(_ request: Request) throws -> String? {
-        let values = request.headers[values: Self.name]
-        guard let key = values.first else { return nil }
-        guard values.count == 1 else {
-            throw Self.invalid("Idempotency-Key is given \(values.count) times; give it once.")
+        // The first lookup allocates nothing: most applies carry no key.
+        guard let key = request.headers[Self.name] else { return nil }
+        let count = request.headers[values: Self.name].count
+        guard count == 1 else {
+            throw Self.invalid("Idempotency-Key is given \(count) times; give it once.")
         }
         guard !key.isEmpty, key.utf8.count <= Self.maximumLength else {
             throw Self.invalid("Idempotency-Key is \(key.utf8.count) bytes long; use 1 to \(Self.maximumLength) printable ASCII characters.")
