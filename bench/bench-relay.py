@@ -8,7 +8,8 @@ commits) and one shared redis-server (AOF, appendfsync always):
   1. `coupongate serve` with no relay creates a campaign with a limit of
      --entries (100,000) and wrk (bench/coupongate.lua, win mode) applies with
      new users until it is sold out, so the outbox holds exactly that many
-     entries, written by the real gate script; the server is then stopped.
+     coupons, written by the real gate script (one stream entry per gate call,
+     so fewer entries); the server is then stopped.
   2. `coupongate relay` starts, and the clock runs until the database holds
      every coupon (polled with the server's own client every 0.1 s).
 
@@ -90,7 +91,7 @@ def server_pids(database):
 
 
 def fill_outbox(redis, database, campaign, entries, run_number, logs):
-    """A sold-out drop of `entries` coupons with the relay off; returns the outbox length."""
+    """A sold-out drop of `entries` coupons with the relay off; returns the outbox's coupons and entries."""
     # info: the start-up line names the port.
     api = Coupongate("serve", "--port", "0", "--admin-token", TOKEN, "--log-level", "info",
                      "--redis", redis.url, *database.flag).start()
@@ -114,8 +115,11 @@ def fill_outbox(redis, database, campaign, entries, run_number, logs):
         wrk.wait(timeout=30)
     finally:
         api.kill(signal.SIGTERM)
-    length = subprocess.run(["redis-cli", "-p", str(redis.port), "XLEN", f"{{c:{campaign}}}:outbox"], capture_output=True, text=True).stdout.strip()
-    return int(length or 0)
+    def cli(*arguments):
+        return subprocess.run(["redis-cli", "-p", str(redis.port), *arguments], capture_output=True, text=True).stdout.strip()
+    # With no relay running, every coupon issued is in the outbox.
+    coupons, length = cli("GET", issued_key), cli("XLEN", f"{{c:{campaign}}}:outbox")
+    return int(coupons or 0), int(length or 0)
 
 
 def relay_into(redis, database, campaign, entries, binary):
@@ -184,10 +188,11 @@ def main():
             for kind in order:
                 database = databases[kind]
                 campaign = f"relay-{kind}-{round_number}"
-                length = fill_outbox(redis, database, campaign, options.entries, run_number, logs)
+                coupons, length = fill_outbox(redis, database, campaign, options.entries, run_number, logs)
                 run_number += 1
-                if length != options.entries:
-                    raise SystemExit(f"the outbox of {campaign} holds {length} entries, expected {options.entries}")
+                if coupons != options.entries:
+                    raise SystemExit(f"the outbox of {campaign} holds {coupons} coupons, expected {options.entries}")
+                print(f"round {round_number} {database.name:<10} outbox: {coupons} coupons in {length} entries", flush=True)
                 result = relay_into(redis, database, campaign, options.entries, Coupongate.binary)
                 problems = check_rows(database, campaign, options.entries)
                 failed += [f"{database.name}: {p}" for p in problems]

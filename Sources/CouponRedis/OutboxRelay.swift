@@ -18,8 +18,9 @@ import Synchronization
 /// cannot be parsed goes to the campaign's dead-letter stream with the reason.
 public struct OutboxRelay: Service {
     public struct Configuration: Sendable {
-        /// Entries read per stream per round.
-        public var batchSize = 500
+        /// Entries read per stream per round. An entry holds the coupons of one gate-script
+        /// call (up to 64), so a round writes at most 6,400 coupons in one transaction.
+        public var batchSize = 100
         /// Pause when a round found nothing to do.
         public var idleDelay: Duration = .milliseconds(20)
         /// An entry pending this long with another consumer is taken over.
@@ -185,17 +186,17 @@ public struct OutboxRelay: Service {
 
     /// Writes the coupons, then acknowledges them. Unreadable entries go to the dead-letter stream first.
     func commit(_ entries: [OutboxEntry], keys: RedisKeys) async throws {
-        self.metrics.batchSize.record(entries.count)
         var writes: [StoreWrite] = []
         var dead: [(OutboxEntry, OutboxEntryError)] = []
         for entry in entries {
             do {
-                let (coupon, epoch) = try entry.coupon(expecting: keys.campaign)
-                writes.append(.relayCoupon(coupon, epoch: epoch))
+                let (coupons, epoch) = try entry.coupons(expecting: keys.campaign)
+                writes += coupons.map { .relayCoupon($0, epoch: epoch) }
             } catch {
                 dead.append((entry, error))
             }
         }
+        self.metrics.batchSize.record(writes.count)
         for (entry, error) in dead {
             var arguments: [RESPArgument] = [.string(keys.deadLetters), "*", "entry", .string(entry.id), "reason", .string(error.description)]
             for (field, value) in entry.fields.sorted(by: { $0.key < $1.key }) {

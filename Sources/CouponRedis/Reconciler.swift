@@ -63,7 +63,7 @@ public struct Reconciler: Sendable {
         let winners = try await self.redis.winners(keys)
         let issued = try await self.redis.send(RedisCommand("GET", [.string(keys.issued)])).int ?? 0
         let outbox = OutboxEntry.entries(in: try await self.redis.send(RedisCommand("XRANGE", [.string(keys.outbox), "-", "+"])))
-        let queuedUsers = Set(outbox.compactMap { try? $0.coupon(expecting: campaign).coupon.userID })
+        let queuedUsers = Set(outbox.flatMap { (try? $0.coupons(expecting: campaign).coupons.map(\.userID)) ?? [] })
         let rows = try await self.store.coupons(of: campaign)
         let rowsByUser = Dictionary(rows.map { ($0.userID, $0) }, uniquingKeysWith: { first, _ in first })
 

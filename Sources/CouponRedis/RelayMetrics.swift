@@ -1,6 +1,6 @@
 import CoreMetrics
 
-/// What a relay records: entries per batch, the database write of a batch, and entries
+/// What a relay records: coupons per batch, the database write of a batch, and entries
 /// sent to the dead-letter stream.
 public struct RelayMetrics: Sendable {
     /// The label of the batch-size histogram, so a Prometheus factory can give it buckets.

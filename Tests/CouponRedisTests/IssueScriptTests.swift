@@ -38,9 +38,30 @@ import Testing
             #expect(answers[4] == .soldOut(issued: 3, epoch: 1))
             #expect(answers[5] == .soldOut(issued: 3, epoch: 1))
             let keys = RedisKeys(campaign)
-            #expect(try await stack.admin.send(RedisCommand("XLEN", [.string(keys.outbox)])).int == 3, "one outbox entry per coupon")
+            let outbox = OutboxEntry.entries(in: try await stack.admin.send(RedisCommand("XRANGE", [.string(keys.outbox), "-", "+"])))
+            #expect(outbox.count == 2, "one outbox entry per call that issued")
+            let relayed = try outbox.flatMap { try $0.coupons(expecting: campaign).coupons }
+            #expect(relayed.map(\.userID.rawValue) == [1, 2, 3])
+            #expect(relayed.map(\.sequence) == [1, 2, 3])
+            #expect(relayed.count == 3 && relayed[1].issuedAt == at && relayed[2].issuedAt == at)
             #expect(try await stack.admin.send(RedisCommand("HLEN", [.string(keys.winners)])).int == 3)
             #expect(try await stack.admin.send(RedisCommand("GET", [.string(keys.issued)])).int == 3)
+        }
+    }
+
+    /// The winners hash is written in slices (Lua's stack is bounded); a call larger than any
+    /// batch the gate sends still records every winner, and its coupons as one entry.
+    @Test func aCallOfManyWinnersRecordsThemAll() async throws {
+        try await RedisStack.with { stack in
+            let campaign = try await stack.campaign("many", limit: 5_000)
+            let users = Array(Int64(1)...2_500)
+            let answers = try #require(try await self.run(stack, campaign, users))
+            #expect(answers.compactMap { if case .issued(let sequence, _) = $0 { sequence } else { nil } } == users)
+            let keys = RedisKeys(campaign)
+            #expect(try await stack.admin.send(RedisCommand("HLEN", [.string(keys.winners)])).int == 2_500)
+            #expect(try await stack.admin.send(RedisCommand("GET", [.string(keys.issued)])).int == 2_500)
+            #expect(try await stack.admin.send(RedisCommand("HGET", [.string(keys.winners), "2500"])).string?.hasPrefix("2500:") == true)
+            #expect(try await self.outboxUsers(stack, campaign) == users)
         }
     }
 
@@ -61,7 +82,7 @@ import Testing
             #expect(again[1] == .keyUsed)
             #expect(again[2] == .soldOut(issued: 2, epoch: 1))
             #expect(again[3] == .duplicate(sequence: 1, at: at), "another key of a winner is an ordinary duplicate")
-            #expect(try await stack.admin.send(RedisCommand("XLEN", [.string(keys.outbox)])).int == 2, "nothing written again")
+            #expect(try await self.outboxUsers(stack, campaign) == [1, 2], "nothing written again")
             #expect(try await stack.admin.send(RedisCommand("HLEN", [.string(keys.idempotency)])).int == 2, "only winning keys are kept")
             // A reset forgets the keys with the winners.
             _ = try await stack.gates[0].reset(campaign)
@@ -71,6 +92,12 @@ import Testing
                 ]
             )
         }
+    }
+
+    /// The users of every coupon in the campaign's outbox, in order.
+    private func outboxUsers(_ stack: RedisStack, _ campaign: CampaignID) async throws -> [Int64] {
+        let reply = try await stack.admin.send(RedisCommand("XRANGE", [.string(RedisKeys(campaign).outbox), "-", "+"]))
+        return try OutboxEntry.entries(in: reply).flatMap { try $0.coupons(expecting: campaign).coupons.map(\.userID.rawValue) }
     }
 
     private func issuedAt(_ stack: RedisStack, _ campaign: CampaignID, user: Int64) async throws -> Timestamp? {

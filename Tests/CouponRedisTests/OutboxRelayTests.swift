@@ -21,15 +21,28 @@ import Testing
             _ = try await stack.admin.send(
                 RedisCommand("XADD", ["{c:dl}:outbox", "*", "campaign", "dl", "user", "not-a-number", "seq", "2", "at", "0"])
             )
+            // One bad user spoils its whole entry: none of its coupons is written.
+            _ = try await stack.admin.send(
+                RedisCommand("XADD", ["{c:dl}:outbox", "*", "campaign", "dl", "epoch", "1", "at", "0", "first", "3", "users", "8,x9"])
+            )
+            // An entry in the one-coupon form earlier versions wrote is still relayed.
+            let epoch = try #require(try await stack.admin.send(RedisCommand("HGET", ["{c:dl}:meta", "epoch"])).string)
+            _ = try await stack.admin.send(
+                RedisCommand("XADD", ["{c:dl}:outbox", "*", "campaign", "dl", "user", "7", "seq", "9", "at", "0", "epoch", .string(epoch)])
+            )
             _ = try await stack.gates[0].apply(user: UserID(3), campaign: campaign)
-            try await eventually("the two good coupons are written", timeout: .seconds(10)) { try await stack.store.coupons(of: campaign).count == 2 }
-            try await eventually("the bad entry is dead-lettered") {
-                try await stack.admin.send(RedisCommand("XLEN", ["{c:dl}:dead"])).int == 1
+            try await eventually("the three good coupons are written", timeout: .seconds(10)) {
+                try await stack.store.coupons(of: campaign).count == 3
+            }
+            #expect(try await stack.store.coupons(of: campaign).map(\.userID.rawValue).sorted() == [1, 3, 7])
+            try await eventually("the bad entries are dead-lettered") {
+                try await stack.admin.send(RedisCommand("XLEN", ["{c:dl}:dead"])).int == 2
             }
             let dead = try await stack.admin.send(RedisCommand("XRANGE", ["{c:dl}:dead", "-", "+"]))
             let text = "\(dead)"
             #expect(text.contains("user"))
             #expect(text.contains("not-a-number"))
+            #expect(text.contains("x9"))
             try await eventually("nothing stays pending") {
                 try await stack.admin.send(RedisCommand("XPENDING", ["{c:dl}:outbox", "relay"])).array?.first?.int == 0
             }
