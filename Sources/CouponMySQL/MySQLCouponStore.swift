@@ -97,11 +97,18 @@ public final class MySQLCouponStore: DatabaseOfRecord {
         }
     }
 
-    /// The applied migrations' versions, in order (for tests and tools).
-    package func schemaVersions() async throws -> [Int64] {
+    /// The applied migrations, in order: version and when it was applied (ms since 1970), for tests and tools.
+    package func appliedMigrations() async throws -> [(version: Int64, appliedAt: Int64)] {
         try await self.withSession("read of schema_migrations") { session in
-            try await session.query("reading versions", "SELECT version FROM schema_migrations ORDER BY version", [], columns: [.int])
-                .compactMap { $0.first?.int }
+            try await session.query(
+                "reading versions",
+                "SELECT version, applied_at FROM schema_migrations ORDER BY version",
+                [],
+                columns: [.int, .int]
+            ).compactMap { row in
+                guard row.count == 2, let version = row[0].int, let appliedAt = row[1].int else { return nil }
+                return (version, appliedAt)
+            }
         }
     }
 

@@ -5,58 +5,9 @@ import CouponTestSupport
 import Foundation
 import Testing
 
-/// MySQL/MariaDB-only behaviour: migrations, connections, deadlines and failures. The shared contract
-/// is in ``CouponStoreContractTests``.
+/// MySQL/MariaDB-only behaviour: connections, deadlines and failures. The shared contract
+/// is in ``CouponStoreContractTests``, migrations and restarts in ``DatabaseOfRecordTests``.
 @Suite struct MySQLCouponStoreTests {
-    @Test func migrationsAreAppliedOnce() async throws {
-        try await TestMySQL.withDatabase { url in
-            try await TestMySQL.withStore(url) { store in
-                try await store.write([.createCampaign(try Fixture.campaign("a"))])
-            }
-            let first = try await Self.migrationVersions(url)
-            #expect(first == Array(1...Int64(MySQLCouponStore.schemaVersion)))
-            // Reopening finds the schema current: no migration runs again, the data stays.
-            try await TestMySQL.withStore(url) { store in
-                try await store.migrate()
-                #expect(try await store.campaigns() == [try Fixture.campaign("a")])
-            }
-            #expect(try await Self.migrationVersions(url) == first)
-        }
-    }
-
-    @Test func storesMigratingOneEmptyDatabaseAtOnceAllSucceed() async throws {
-        try await TestMySQL.withDatabase { url in
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for index in 0..<4 {
-                    group.addTask {
-                        try await TestMySQL.withStore(url) { store in
-                            try await store.write([.createCampaign(try Fixture.campaign("c\(index)"))])
-                        }
-                    }
-                }
-                try await group.waitForAll()
-            }
-            #expect(try await Self.migrationVersions(url) == Array(1...Int64(MySQLCouponStore.schemaVersion)))
-            try await TestMySQL.withStore(url) { store in
-                let ids = try await store.campaigns().map(\.id.rawValue)
-                #expect(ids == ["c0", "c1", "c2", "c3"])
-            }
-        }
-    }
-
-    @Test func aDatabaseWithANewerSchemaIsRefused() async throws {
-        try await TestMySQL.withDatabase { url in
-            try await TestMySQL.withStore(url) { _ in }
-            // Simulate a later coupongate having migrated this database further.
-            try await MySQLAdministration.execute("INSERT INTO schema_migrations VALUES (999, 'future', 0)", on: url)
-            let error = try await #require(throws: CouponStoreError.self) {
-                try await TestMySQL.withStore(url) { _ in }
-            }
-            #expect(error.message.contains("999"))
-            #expect(error.message.contains("(\(MySQLCouponStore.schemaVersion))"))
-        }
-    }
-
     @Test func aFailedWriteNamesTheStepAndTheDatabaseButNotThePassword() async throws {
         try await TestMySQL.withDatabase { url in
             try await TestMySQL.withStore(url) { store in
@@ -195,43 +146,7 @@ import Testing
         }
     }
 
-    /// Stops the server under a running store, then starts it again.
-    ///
-    /// Uses a server of its own: stopping the shared server would fail the tests running beside it.
-    @Test func aStoppedServerFailsCallsInTimeAndTheStoreRecovers() async throws {
-        try await PrivateDatabaseServer.mysql { server, url in
-            try await TestMySQL.withDatabase(on: url) { url in
-                try await TestMySQL.withStore(url, operationTimeout: .seconds(2)) { store in
-                    let campaign = try CampaignID(validating: "a")
-                    try await store.write([.createCampaign(try Fixture.campaign("a"))])
-                    try await server.halt()
-
-                    let clock = ContinuousClock()
-                    let started = clock.now
-                    let error = try await #require(throws: CouponStoreError.self) {
-                        try await store.write([.insertCoupon(try Fixture.coupon("a", user: 1, sequence: 1))])
-                    }
-                    #expect(clock.now - started < .seconds(10))
-                    #expect(error.message.contains("write of 1 change"), "\(error.message)")
-                    await #expect(throws: CouponStoreError.self) { try await store.ping() }
-
-                    try await server.start()
-                    // The idle connections died with the server; the next calls open new ones.
-                    let recovered = try await PostgresCouponStoreTests.retry(for: .seconds(30)) {
-                        try await store.write([.insertCoupon(try Fixture.coupon("a", user: 2, sequence: 2))])
-                    }
-                    #expect(recovered)
-                    #expect(try await store.coupons(of: campaign) == [try Fixture.coupon("a", user: 2, sequence: 2)])
-                }
-            }
-        }
-    }
-
     // MARK: Helpers
-
-    static func migrationVersions(_ url: MySQLURL) async throws -> [Int64] {
-        try await TestMySQL.withStore(url) { store in try await store.schemaVersions() }
-    }
 
     /// A loopback port nothing listens on (bound, then closed again).
     static func closedPort() throws -> Int {
