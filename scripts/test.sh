@@ -123,3 +123,5 @@ python3 scripts/chaos.py "$(swift build --show-bin-path)/coupongate" --database 
 step "scale-out: 30 campaigns through 3 instances behind nginx on a 3+3 Redis Cluster (reshard, master killed, Idempotency-Key)"
 # Installs Debian's nginx when missing; scripts/redis-cluster.sh starts the cluster.
 python3 scripts/cluster_smoke.py "$(swift build --show-bin-path)/coupongate"
+
+printf "\ntest.sh: every step passed\n"
