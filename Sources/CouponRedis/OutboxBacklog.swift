@@ -3,8 +3,8 @@ import RESP
 
 /// What the relays still have to move for one campaign: entries in its outbox (each the coupons
 /// of one gate call) not yet acknowledged (delivered and pending, or not yet delivered), the age
-/// of the oldest, and the entries in its dead-letter stream. Readable from any process that reaches Redis, so
-/// the API instances report the relays' lag without asking them.
+/// of the oldest, and the entries in its dead-letter stream. Readable from any process that
+/// reaches Redis, so the API instances report the relays' lag without asking them.
 public struct OutboxBacklog: Sendable, Equatable {
     public var unacknowledged: Int
     /// Age of the oldest unacknowledged entry (by its stream id's time against Redis' clock).
