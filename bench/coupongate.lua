@@ -2,7 +2,7 @@
 --
 --   wrk ... -s bench/coupongate.lua http://127.0.0.1:PORT -- health
 --   wrk ... -s bench/coupongate.lua http://127.0.0.1:PORT -- apply
---   wrk ... -s bench/coupongate.lua http://127.0.0.1:PORT -- win PATH RUN
+--   wrk ... -s bench/coupongate.lua http://127.0.0.1:PORT -- win PATH[,PATH...] RUN
 --
 -- health: GET /health/live, every response must be 200.
 -- apply:  POST /coupon/apply?userId=N with a new N for every request, every
@@ -11,7 +11,9 @@
 --         two requests share a user and none is user 1 (the one winner).
 -- win:    POST PATH?userId=N (e.g. /campaigns/bench-win/apply) with a new N
 --         for every request, every response must be 200 (a new winner, so
---         the campaign's limit must exceed the requests). RUN (1 to 9000)
+--         the campaign's limit must exceed the requests). Several PATHs,
+--         comma-separated, are taken in turn (each thread starting at
+--         another). RUN (1 to 9000)
 --         numbers the wrk run: thread t sends the userIds formed by the
 --         digits of RUN, t as 4 digits and a counter as 11 digits (RUN 3,
 --         thread 2: 3000200000000001, 3000200000000002, ...), so no user
@@ -22,7 +24,7 @@
 -- per-request Lua work in all and the comparison measures the server.
 --
 -- done() prints one line that the bench scripts check:
---   coupongate-check: mode=apply expected=422 responses=N unexpected=M statuses=422:N
+--   coupongate-check: mode=apply expected=422 responses=N unexpected=M statuses=422:N p50_ms=X p99_ms=Y max_ms=Z
 -- with unexpected = responses whose status was not the expected one.
 
 local threads = {}
@@ -40,19 +42,24 @@ function init(args)
    unexpected = 0
    statuses = {}
    if mode == "apply" or mode == "win" then
-      local path, user_prefix
+      local paths, user_prefix = {}, nil
       if mode == "apply" then
          expected = 422
-         path = "/coupon/apply"
+         paths = { "/coupon/apply" }
          user_prefix = ""
          user_format = "%.0f"
          base = id * 1e12 -- exact in a double up to 2^53 (about 9000 threads)
       else
          expected = 200
-         path = args[2]
          local run = tonumber(args[3])
-         if not path or path:sub(1, 1) ~= "/" or path:find("[?#@]") then
-            error("coupongate.lua: win needs a PATH like /campaigns/ID/apply (got '" .. tostring(path) .. "')")
+         for path in string.gmatch(args[2] or "", "[^,]+") do
+            if path:sub(1, 1) ~= "/" or path:find("[?#@]") then
+               error("coupongate.lua: win needs PATHs like /campaigns/ID/apply (got '" .. path .. "')")
+            end
+            table.insert(paths, path)
+         end
+         if #paths == 0 then
+            error("coupongate.lua: win needs a PATH like /campaigns/ID/apply (got '" .. tostring(args[2]) .. "')")
          end
          if not run or run ~= math.floor(run) or run < 1 or run > 9000 then
             error("coupongate.lua: win needs a RUN from 1 to 9000 (got '" .. tostring(args[3]) .. "')")
@@ -65,11 +72,13 @@ function init(args)
          user_format = "%011.0f"
          base = 0
       end
-      -- Splice the userId into a request formatted once by wrk (Host etc.).
-      local template = wrk.format("POST", path .. "?userId=@")
-      local at = template:find("@", 1, true)
-      prefix = template:sub(1, at - 1) .. user_prefix
-      suffix = template:sub(at + 1)
+      -- Splice the userId into requests formatted once by wrk (Host etc.).
+      templates = {}
+      for _, path in ipairs(paths) do
+         local template = wrk.format("POST", path .. "?userId=@")
+         local at = template:find("@", 1, true)
+         table.insert(templates, { template:sub(1, at - 1) .. user_prefix, template:sub(at + 1) })
+      end
       counter = 0
    elseif mode == "health" then
       expected = 200
@@ -82,7 +91,8 @@ end
 function request()
    if counter then
       counter = counter + 1
-      return prefix .. string.format(user_format, base + counter) .. suffix
+      local template = templates[(counter + id) % #templates + 1]
+      return template[1] .. string.format(user_format, base + counter) .. template[2]
    end
    return health_request
 end
@@ -120,6 +130,7 @@ function done(summary, latency, requests)
       table.insert(parts, string.format("%d:%d", status, by_status[status]))
    end
    io.write(string.format(
-      "coupongate-check: mode=%s expected=%d responses=%d unexpected=%d statuses=%s\n",
-      mode, expected, total, bad, #parts > 0 and table.concat(parts, ",") or "none"))
+      "coupongate-check: mode=%s expected=%d responses=%d unexpected=%d statuses=%s p50_ms=%.3f p99_ms=%.3f max_ms=%.3f\n",
+      mode, expected, total, bad, #parts > 0 and table.concat(parts, ",") or "none",
+      latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000))
 end

@@ -49,13 +49,14 @@ import re
 import resource
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 from distributed_stack import Coupongate, campaign_slot, children, cpu_seconds, ensure_installed, request, row_violations
 from scale_stack import ScaleStack, documented_conf_is_current
+
+WRK_SCRIPT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench", "coupongate.lua")
 
 CLIENTS = 24
 REQUESTS_PER_USER = 2
@@ -535,53 +536,6 @@ def smoke(options):
 
 # --- the benchmark ----------------------------------------------------------------------------------
 
-WRK_SCRIPT = r"""-- Written by scripts/cluster_smoke.py --bench: POST /campaigns/C/apply?userId=N, the
--- campaigns (a comma-separated list) taken in turn, every request a new user: thread t of run R
--- sends the userIds R, t as 4 digits, a counter as 11 digits.
-local threads = {}
-local next_id = 1
-function setup(thread)
-   thread:set("id", next_id)
-   next_id = next_id + 1
-   table.insert(threads, thread)
-end
-function init(args)
-   templates = {}
-   for campaign in string.gmatch(args[1], "[^,]+") do
-      local template = wrk.format("POST", "/campaigns/" .. campaign .. "/apply?userId=@")
-      local at = template:find("@", 1, true)
-      table.insert(templates, { template:sub(1, at - 1) .. args[2] .. string.format("%04d", id), template:sub(at + 1) })
-   end
-   counter = 0
-   statuses = {}
-end
-function request()
-   counter = counter + 1
-   local template = templates[(counter + id) % #templates + 1]
-   return template[1] .. string.format("%011.0f", counter) .. template[2]
-end
-function response(status, headers, body)
-   statuses[status] = (statuses[status] or 0) + 1
-end
-function done(summary, latency, requests)
-   local all = {}
-   for _, thread in ipairs(threads) do
-      for status, count in pairs(thread:get("statuses") or {}) do
-         all[status] = (all[status] or 0) + count
-      end
-   end
-   local parts = {}
-   for status, count in pairs(all) do
-      table.insert(parts, status .. ":" .. count)
-   end
-   table.sort(parts)
-   io.write("statuses=" .. table.concat(parts, ",") .. "\n")
-   io.write(string.format("latency p50=%.3f p99=%.3f max=%.3f ms\n",
-      latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000))
-end
-"""
-
-
 def postmaster_pid(stack):
     cluster = open(os.path.join(stack.database.state, "cluster")).read().strip()
     postmaster = int(open(os.path.join(cluster, "data", "postmaster.pid")).readline())
@@ -639,15 +593,11 @@ def bench(options):
     # No access log: it would cost nginx a write per request.
     stack = ScaleStack(options.binary, single_redis=options.single_redis, access_log=False, nginx_workers=2)
     failed = False
-    work = tempfile.mkdtemp(prefix="cg-cluster-bench-")
     try:
         stack.start()
         mode = "one redis-server" if options.single_redis else f"Redis Cluster {stack.masters} masters x {stack.replicas} replica"
         print(f"cluster bench: {mode}, {len(stack.apis)} instances, {len(stack.relays)} relays, nginx (2 workers), "
               f"{os.cpu_count()} CPUs, wrk {options.connections} connections x {options.bench_seconds:.0f} s", flush=True)
-        script = os.path.join(work, "apply.lua")
-        with open(script, "w") as f:
-            f.write(WRK_SCRIPT)
         many = [f"bench-{n:02d}" for n in range(1, options.campaigns + 1)]
         create_campaigns(stack, many + ["bench-hot"], 100_000_000)
         measured = []
@@ -655,20 +605,22 @@ def bench(options):
         for run, (label, campaigns) in enumerate([(f"{options.campaigns} campaigns", many), ("1 hot campaign", ["bench-hot"])], start=1):
             before = cpu_snapshot(stack)
             started = time.time()
+            # bench/coupongate.lua's win mode: the campaigns in turn, every request a new user.
+            paths = ",".join(f"/campaigns/{campaign}/apply" for campaign in campaigns)
             result = subprocess.run(["wrk", "-t", "2", "-c", str(options.connections), "-d", f"{options.bench_seconds:.0f}s",
-                                     "--latency", "-s", script, stack.url, "--", ",".join(campaigns), str(run)],
+                                     "-s", WRK_SCRIPT, stack.url, "--", "win", paths, str(run)],
                                     capture_output=True, text=True)
             wall = time.time() - started
             used = cpu_used(before, cpu_snapshot(stack))
             rate = re.search(r"Requests/sec:\s+([\d.]+)", result.stdout)
             done = re.search(r"(\d+) requests in ([\d.]+)(ms|s|m)\b", result.stdout)
-            statuses = re.search(r"statuses=(\S*)", result.stdout)
-            lat = re.search(r"latency p50=([\d.]+) p99=([\d.]+) max=([\d.]+) ms", result.stdout)
+            statuses = re.search(r"coupongate-check: .* statuses=(\S*)", result.stdout)
+            lat = re.search(r"coupongate-check: .* p50_ms=([\d.]+) p99_ms=([\d.]+) max_ms=([\d.]+)", result.stdout)
             if result.returncode != 0 or not rate or not done or not statuses or not lat:
                 print(f"  {label}: wrk failed (exit {result.returncode}):\n{result.stdout}{result.stderr}", flush=True)
                 failed = True
                 continue
-            counts = dict(part.split(":") for part in statuses.group(1).split(",") if part)
+            counts = dict(part.split(":") for part in statuses.group(1).split(",") if part != "none")
             wins = int(counts.get("200", 0))
             others = {k: v for k, v in counts.items() if k != "200"}
             measured += campaigns
@@ -694,7 +646,6 @@ def bench(options):
         failed = failed or bool(undrained)
     finally:
         stack.stop()
-        subprocess.run(["rm", "-rf", work])
     print(f"cluster bench: {'FAILED' if failed else 'ok'}", flush=True)
     return failed, rates
 
