@@ -51,20 +51,6 @@ private func wire(_ parts: String...) -> String {
     "*\(parts.count)\r\n" + parts.map { "$\($0.utf8.count)\r\n\($0)\r\n" }.joined()
 }
 
-/// Runs `body`, expects it to throw a `RedisClientError`, and returns it.
-private func clientError(_ body: () async throws -> some Any) async -> RedisClientError? {
-    do {
-        _ = try await body()
-        Issue.record("expected a RedisClientError, got a value")
-        return nil
-    } catch let error as RedisClientError {
-        return error
-    } catch {
-        Issue.record("expected a RedisClientError, got \(error)")
-        return nil
-    }
-}
-
 @Suite struct RedisChannelHandlerTests {
     @Test func handshakeIsWrittenAndReadyAfterItsReplies() async throws {
         let test = try await TestConnection(handshake: [.hello(username: "app", password: "pw"), .select(database: 3)])

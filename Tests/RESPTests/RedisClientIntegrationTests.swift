@@ -29,16 +29,8 @@ private func withRunning<T: Sendable>(
 /// The error `body` throws, which must be a `RedisClientError`, and how long it took.
 private func timedError(_ body: () async throws -> some Any) async -> (error: RedisClientError?, elapsed: Duration) {
     let start = ContinuousClock.now
-    do {
-        _ = try await body()
-        Issue.record("expected a RedisClientError, got a value")
-        return (nil, ContinuousClock.now - start)
-    } catch let error as RedisClientError {
-        return (error, ContinuousClock.now - start)
-    } catch {
-        Issue.record("expected a RedisClientError, got \(error)")
-        return (nil, ContinuousClock.now - start)
-    }
+    let error = await clientError(body)
+    return (error, ContinuousClock.now - start)
 }
 
 private let logger = Logger(label: "RESPTests")

@@ -34,19 +34,6 @@ private func bulk(_ text: String) -> RESPValue {
     .bulkString(ByteBuffer(string: text))
 }
 
-/// The error `body` throws, which must be a `RedisClientError`.
-private func clientError(_ body: () async throws -> some Any) async -> RedisClientError? {
-    do {
-        _ = try await body()
-        Issue.record("expected a RedisClientError, got a value")
-    } catch let error as RedisClientError {
-        return error
-    } catch {
-        Issue.record("expected a RedisClientError, got \(error)")
-    }
-    return nil
-}
-
 /// The cluster client against scripted nodes (`FakeCluster`): routing, MOVED, ASK, retries and their bounds.
 @Suite struct RedisClusterClientTests {
     @Test func movedIsFollowedAndRefreshesTheMap() async throws {
