@@ -12,8 +12,8 @@ struct RelayCommand: AsyncParsableCommand {
 
     @OptionGroup var distributed: DistributedOptions
 
-    @Option(help: "Outbox entries read per stream and batch; an entry holds the coupons of one gate call, up to 64 (default 100).")
-    var batchSize: Int = 100
+    @Option(help: "Outbox entries read per stream and batch; an entry holds the coupons of one gate call, up to 64.")
+    var batchSize: Int = OutboxRelay.Configuration().batchSize
 
     @Option(help: "Seconds an entry may stay pending with a stopped relay before this one takes it over (default 15).")
     var claimAfter: Double = 15
