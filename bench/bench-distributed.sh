@@ -19,7 +19,7 @@
 # How: builds the release binary (scratch path .build-release, shared with
 # bench.sh), starts a private redis-server (loopback, free port, appendonly
 # yes, appendfsync always, no RDB, data in a temp dir) and a throwaway
-# PostgreSQL (scripts/postgres-server.sh), then `coupongate serve --redis
+# PostgreSQL (servers/postgres-server.sh), then `coupongate serve --redis
 # --postgres --with-relay --default-limit 1`. Each round runs health,
 # sold-out and winning wrk runs, checking every status; after a winning run
 # it waits until the relay has written all its coupons to PostgreSQL, so the
@@ -89,7 +89,7 @@ is_uint "$redis_requests" && ((redis_requests >= 1)) || die "BENCH_REDIS_REQUEST
 [[ -z $port ]] || { is_uint "$port" && ((port >= 1 && port <= 65535)); } || die "BENCH_PORT must be a port number (got '$port')"
 [[ -f $lua_script ]] || die "missing $lua_script"
 [[ -f $issue_script_swift ]] || die "missing $issue_script_swift"
-[[ -x scripts/postgres-server.sh ]] || die "missing scripts/postgres-server.sh"
+[[ -x servers/postgres-server.sh ]] || die "missing servers/postgres-server.sh"
 
 # --- tools --------------------------------------------------------------------
 require_tools curl awk getconf sha1sum
@@ -119,8 +119,8 @@ cleanup() {
     stop_pid "$nginx_pid"
     stop_pid "$redis_pid"
     if [[ -n $pg_state ]]; then
-        scripts/postgres-server.sh stop "$pg_state" >/dev/null 2>&1 \
-            || printf '%s: warning: scripts/postgres-server.sh stop %s failed\n' "$log_tag" "$pg_state" >&2
+        servers/postgres-server.sh stop "$pg_state" >/dev/null 2>&1 \
+            || printf '%s: warning: servers/postgres-server.sh stop %s failed\n' "$log_tag" "$pg_state" >&2
     fi
     local f
     for f in server.log relay.log redis.log; do
@@ -153,15 +153,15 @@ log "started $(redis-server --version | awk '{ print $1, $2, $3 }') (pid $redis_
 
 # --- PostgreSQL ---------------------------------------------------------------
 pg_state=$work_dir/postgres
-scripts/postgres-server.sh start "$pg_state" >/dev/null || die "scripts/postgres-server.sh start failed"
-[[ -s $pg_state/postgres.url ]] || die "scripts/postgres-server.sh wrote no $pg_state/postgres.url"
+servers/postgres-server.sh start "$pg_state" >/dev/null || die "servers/postgres-server.sh start failed"
+[[ -s $pg_state/postgres.url ]] || die "servers/postgres-server.sh wrote no $pg_state/postgres.url"
 pg_url=$(<"$pg_state/postgres.url")
 ensure_apt_tool psql postgresql-client
 pg_port=$(<"$pg_state/port")
 pg_cluster=$(<"$pg_state/cluster")
 pg_pid=$(head -n 1 "$pg_cluster/data/postmaster.pid") # the postmaster; its children are the backends
 is_uint "$pg_pid" || die "cannot read the postmaster's pid from $pg_cluster/data/postmaster.pid"
-log "started PostgreSQL ($(psql "$pg_url" -Atc 'SHOW server_version')) on 127.0.0.1:$pg_port via scripts/postgres-server.sh"
+log "started PostgreSQL ($(psql "$pg_url" -Atc 'SHOW server_version')) on 127.0.0.1:$pg_port via servers/postgres-server.sh"
 
 # --- coupongate ---------------------------------------------------------------
 [[ -n $port ]] || port=$(free_port)

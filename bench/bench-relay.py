@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Relay throughput into each database of record, in one run: PostgreSQL vs MariaDB.
 
-For each database (PostgreSQL by scripts/postgres-server.sh, MariaDB by
-scripts/mariadb-server.sh, both throwaway servers on loopback with durable
+For each database (PostgreSQL by servers/postgres-server.sh, MariaDB by
+servers/mariadb-server.sh, both throwaway servers on loopback with durable
 commits) and one shared redis-server (AOF, appendfsync always):
 
   1. `coupongate serve` with no relay creates a campaign with a limit of

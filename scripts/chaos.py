@@ -3,7 +3,7 @@
 
 Starts on loopback the distributed stack as an operator runs it: redis-server
 (AOF, appendfsync always), the database of record (PostgreSQL by
-scripts/postgres-server.sh, or MariaDB by scripts/mariadb-server.sh with
+servers/postgres-server.sh, or MariaDB by servers/mariadb-server.sh with
 --database mysql), two
 `coupongate serve` instances and one `coupongate relay` process. Each round
 is a drop on a new campaign, paced at --rate requests/s, with more users than

@@ -2,8 +2,8 @@
 """Fault rounds against the real distributed stack, as an operator runs it.
 
 Starts on loopback: redis-server (AOF, appendfsync always), a throwaway
-database of record (PostgreSQL by scripts/postgres-server.sh, or with
---database mysql MariaDB by scripts/mariadb-server.sh), two `coupongate serve`
+database of record (PostgreSQL by servers/postgres-server.sh, or with
+--database mysql MariaDB by servers/mariadb-server.sh), two `coupongate serve`
 instances and one `coupongate relay` process. Clients apply on both instances
 (every user twice, on alternating instances) while, one round each, the relay
 is SIGKILLed and restarted, the database is stopped and started, and Redis is killed and

@@ -110,7 +110,7 @@ class Database:
         self.kind = kind
         self.state = os.path.join(state, kind)
         script = "postgres-server.sh" if kind == "postgres" else "mariadb-server.sh"
-        self.script = os.path.join(REPO, "scripts", script)
+        self.script = os.path.join(REPO, "servers", script)
         self.url = None
 
     @property
@@ -222,13 +222,13 @@ def campaign_slot(campaign):
 
 
 class RedisCluster:
-    """A Redis Cluster run by scripts/redis-cluster.sh in a state directory of its own: start,
+    """A Redis Cluster run by servers/redis-cluster.sh in a state directory of its own: start,
     stop (deleting its data), and the faults the tests inject (kill a master, revive a node,
     reshard slots)."""
 
     def __init__(self, state, masters=3, replicas=1):
         self.state = os.path.join(state, "redis-cluster")
-        self.script = os.path.join(REPO, "scripts", "redis-cluster.sh")
+        self.script = os.path.join(REPO, "servers", "redis-cluster.sh")
         self.masters, self.replicas, self.seeds = masters, replicas, None
 
     def run(self, *args, timeout=600):

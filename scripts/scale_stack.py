@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""The scale-out stack on one machine, on loopback: a Redis Cluster (scripts/redis-cluster.sh,
-3 masters with a replica each), PostgreSQL (scripts/postgres-server.sh), K `coupongate serve`
+"""The scale-out stack on one machine, on loopback: a Redis Cluster (servers/redis-cluster.sh,
+3 masters with a replica each), PostgreSQL (servers/postgres-server.sh), K `coupongate serve`
 instances and 2 `coupongate relay` processes on the cluster, and nginx in front of the instances
 with deploy/nginx/coupongate-lb.conf.template filled in (its own prefix, configuration, pid file
 and logs in the state directory, not the system's). Every port is a free one; everything started

@@ -5,8 +5,8 @@
 # (scripts/setup.sh: MariaDB Connector/C), builds in debug mode (warnings are
 # errors, see Package.swift), checks the formatting, installs redis-server when
 # it is missing (the Redis tests start their own servers), starts a throwaway
-# PostgreSQL (scripts/postgres-server.sh) and a throwaway MariaDB
-# (scripts/mariadb-server.sh), each installed with apt-get if missing, runs
+# PostgreSQL (servers/postgres-server.sh) and a throwaway MariaDB
+# (servers/mariadb-server.sh), each installed with apt-get if missing, runs
 # every Swift Testing suite, then
 # drives the real binaries end to end: the embedded default (scripts/serve_smoke.py),
 # the load generator and its reports (scripts/loadtest_smoke.py, with Chromium,
@@ -52,8 +52,8 @@ chromium --version
 pg_state=.test-servers/postgres
 mariadb_state=.test-servers/mariadb
 stop_servers() {
-    scripts/postgres-server.sh stop "$pg_state" || true
-    scripts/mariadb-server.sh stop "$mariadb_state" || true
+    servers/postgres-server.sh stop "$pg_state" || true
+    servers/mariadb-server.sh stop "$mariadb_state" || true
 }
 
 step "system packages for the build (scripts/setup.sh: MariaDB Connector/C, pkg-config)"
@@ -69,14 +69,14 @@ swift build --build-tests
 # One trap for both servers, set before either starts (stopping one never started is a no-op).
 trap stop_servers EXIT
 
-step "PostgreSQL for the store tests (scripts/postgres-server.sh)"
-scripts/postgres-server.sh start "$pg_state"
+step "PostgreSQL for the store tests (servers/postgres-server.sh)"
+servers/postgres-server.sh start "$pg_state"
 POSTGRES_URL=$(cat "$pg_state/postgres.url")
 POSTGRES_SOCKET_URL=$(cat "$pg_state/postgres-socket.url")
 export POSTGRES_URL POSTGRES_SOCKET_URL
 
-step "MariaDB for the MySQL store tests (scripts/mariadb-server.sh)"
-scripts/mariadb-server.sh start "$mariadb_state"
+step "MariaDB for the MySQL store tests (servers/mariadb-server.sh)"
+servers/mariadb-server.sh start "$mariadb_state"
 MYSQL_URL=$(cat "$mariadb_state/mysql.url")
 MYSQL_SOCKET_URL=$(cat "$mariadb_state/mysql-socket.url")
 # The CA that signed the server's TLS certificate, and one that did not (for the TLS tests).
@@ -121,7 +121,7 @@ step "fault suite, short form, MariaDB as the database of record"
 python3 scripts/chaos.py "$(swift build --show-bin-path)/coupongate" --database mysql
 
 step "scale-out: 30 campaigns through 3 instances behind nginx on a 3+3 Redis Cluster (reshard, master killed, Idempotency-Key)"
-# Installs Debian's nginx when missing; scripts/redis-cluster.sh starts the cluster.
+# Installs Debian's nginx when missing; servers/redis-cluster.sh starts the cluster.
 python3 scripts/cluster_smoke.py "$(swift build --show-bin-path)/coupongate"
 
 printf "\ntest.sh: every step passed\n"

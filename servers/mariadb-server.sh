@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # A throwaway MariaDB server for the tests: never the system's server or service.
 #
-#   scripts/mariadb-server.sh start  [STATE_DIR]  start (creating it if needed); prints the URL
-#   scripts/mariadb-server.sh halt   [STATE_DIR]  stop the server but keep its data ('start' resumes it at the same URL)
-#   scripts/mariadb-server.sh stop   [STATE_DIR]  stop the server and delete its data
-#   scripts/mariadb-server.sh status [STATE_DIR]  exit 0 and print the URL if running, exit 3 if not
+#   servers/mariadb-server.sh start  [STATE_DIR]  start (creating it if needed); prints the URL
+#   servers/mariadb-server.sh halt   [STATE_DIR]  stop the server but keep its data ('start' resumes it at the same URL)
+#   servers/mariadb-server.sh stop   [STATE_DIR]  stop the server and delete its data
+#   servers/mariadb-server.sh status [STATE_DIR]  exit 0 and print the URL if running, exit 3 if not
 #
 # STATE_DIR defaults to .test-servers/mariadb in the repository (gitignored).
 # 'start' writes there:

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# What scripts/postgres-server.sh and scripts/mariadb-server.sh have in common: messages, running
+# What servers/postgres-server.sh and servers/mariadb-server.sh have in common: messages, running
 # as the server's owner, the server's directory under /tmp, apt-get, picking a port and starting on
 # it, and 'status'. Sourced by them (after 'set -euo pipefail'), not run.
 #

@@ -1,20 +1,20 @@
 #!/usr/bin/env bash
 # A throwaway Redis Cluster for the tests and the scale-out stack: never the system's Redis.
 #
-#   scripts/redis-cluster.sh start   [STATE_DIR] [--masters N] [--replicas R] [--timeout S]
+#   servers/redis-cluster.sh start   [STATE_DIR] [--masters N] [--replicas R] [--timeout S]
 #       start the nodes (N masters, R replicas each; default 3 and 1), create the cluster, wait
 #       until it is ready; prints the seed URLs. Idempotent: a running cluster is left as it is
-#   scripts/redis-cluster.sh stop    [STATE_DIR]   stop every node and delete their data
-#   scripts/redis-cluster.sh status  [STATE_DIR]   exit 0 and print the seeds if the cluster is up
+#   servers/redis-cluster.sh stop    [STATE_DIR]   stop every node and delete their data
+#   servers/redis-cluster.sh status  [STATE_DIR]   exit 0 and print the seeds if the cluster is up
 #       (a node answers, and every node that answers reports cluster_state:ok), else exit 3
-#   scripts/redis-cluster.sh wait-ok [STATE_DIR] [--timeout S]
+#   servers/redis-cluster.sh wait-ok [STATE_DIR] [--timeout S]
 #       wait (at most S s, default 30) until every node that answers reports cluster_state:ok and
 #       every replica is in sync with its master: e.g. after kill-master, for the promotion
-#   scripts/redis-cluster.sh kill-master N [STATE_DIR]
+#   servers/redis-cluster.sh kill-master N [STATE_DIR]
 #       SIGKILL the Nth live master (1-based, in the order the nodes were started); prints its port
-#   scripts/redis-cluster.sh revive PORT [STATE_DIR]
+#   servers/redis-cluster.sh revive PORT [STATE_DIR]
 #       start a stopped node again from its configuration (a killed master rejoins as a replica)
-#   scripts/redis-cluster.sh reshard FROM_PORT TO_PORT SLOTS [STATE_DIR]
+#   servers/redis-cluster.sh reshard FROM_PORT TO_PORT SLOTS [STATE_DIR]
 #       move SLOTS hash slots (with their keys) from the master on FROM_PORT to the one on TO_PORT,
 #       with redis-cli --cluster reshard (it takes FROM's lowest slots); prints the slots moved
 #
@@ -180,7 +180,7 @@ pick_node_port() {
 write_node_conf() {
     local dir=$1 port=$2
     cat >"$dir/redis.conf" <<EOF
-# A node of a test Redis Cluster (scripts/redis-cluster.sh); durability as in deploy/redis.conf.
+# A node of a test Redis Cluster (servers/redis-cluster.sh); durability as in deploy/redis.conf.
 bind 127.0.0.1
 protected-mode yes
 port $port

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL server for the tests: never the system's cluster or service.
 #
-#   scripts/postgres-server.sh start  [STATE_DIR]  start (creating it if needed); prints the URL
-#   scripts/postgres-server.sh halt   [STATE_DIR]  stop the server but keep its data ('start' resumes it at the same URL)
-#   scripts/postgres-server.sh stop   [STATE_DIR]  stop the server and delete its data
-#   scripts/postgres-server.sh status [STATE_DIR]  exit 0 and print the URL if running, exit 3 if not
+#   servers/postgres-server.sh start  [STATE_DIR]  start (creating it if needed); prints the URL
+#   servers/postgres-server.sh halt   [STATE_DIR]  stop the server but keep its data ('start' resumes it at the same URL)
+#   servers/postgres-server.sh stop   [STATE_DIR]  stop the server and delete its data
+#   servers/postgres-server.sh status [STATE_DIR]  exit 0 and print the URL if running, exit 3 if not
 #
 # STATE_DIR defaults to .test-servers/postgres in the repository (gitignored).
 # 'start' writes there:
@@ -90,7 +90,7 @@ create_cluster() {
     rm -f "$cluster/pwfile"
     cat >>"$cluster/data/postgresql.conf" <<EOF
 
-# coupongate test server (scripts/postgres-server.sh)
+# coupongate test server (servers/postgres-server.sh)
 listen_addresses = '127.0.0.1'
 unix_socket_directories = '$cluster'
 fsync = on
