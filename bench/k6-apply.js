@@ -1,4 +1,4 @@
-// k6 side of bench/bench-generators.py: the phases' request (loadtest/k6/common.js),
+// k6 side of bench/generators.py: the phases' request (loadtest/k6/common.js),
 // VUs and duration from the command line.
 import { applyCoupon } from '../loadtest/k6/common.js';
 

@@ -6,20 +6,18 @@ The lines are written exactly as k6 v1.1 writes them with `--out json`
 the first time a metric appears, then one "Point" line per sample, with the
 phase scripts' userId in "metadata" and k6's `status` tag.
 
-    python3 -m unittest loadtest/test_k6_to_results.py
+    python3 -m unittest loadtest.test_k6_to_results     (from the repository root)
 """
 
 import io
 import json
 import os
-import sys
 import tempfile
 import threading
 import unittest
 from datetime import datetime, timedelta, timezone
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import k6_to_results as conv  # noqa: E402
+from loadtest import k6_to_results as conv
 
 T0 = datetime(2026, 11, 24, 21, 0, 0, 250000, tzinfo=timezone.utc)
 STAGES = [{"vus": 10, "seconds": 1}, {"vus": 50, "seconds": 1.5}]

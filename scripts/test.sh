@@ -8,14 +8,15 @@
 # PostgreSQL (servers/postgres-server.sh) and a throwaway MariaDB
 # (servers/mariadb-server.sh), each installed with apt-get if missing, runs
 # every Swift Testing suite, then
-# drives the real binaries end to end: the embedded default (scripts/serve_smoke.py),
-# the load generator and its reports (scripts/loadtest_smoke.py, with Chromium,
-# installed with apt-get if missing), the monitoring stack (scripts/monitoring_check.py:
-# the dashboard in Chromium, Prometheus and InfluxDB from Debian's packages) and
-# distributed mode under faults with PostgreSQL and with MariaDB as the database
-# of record (scripts/distributed_smoke.py, scripts/chaos.py's short form), and
-# the scale-out stack: a Redis Cluster, three instances behind nginx
-# (scripts/cluster_smoke.py).
+# drives the real binaries end to end with the checks in checks/ (run as
+# `python3 -m checks.NAME BINARY`, on the shared code in harness/): the embedded
+# default (checks.serve_smoke), the load generator and its reports
+# (checks.loadtest_smoke, with Chromium, installed with apt-get if missing), the
+# monitoring stack (checks.monitoring_check: the dashboard in Chromium, Prometheus
+# and InfluxDB from Debian's packages) and distributed mode under faults with
+# PostgreSQL and with MariaDB as the database of record (checks.distributed_smoke,
+# checks.chaos's short form), and the scale-out stack: a Redis Cluster, three
+# instances behind nginx (checks.cluster_smoke).
 # PostgreSQL and MariaDB are stopped and their data deleted on exit, whether the
 # tests pass or not.
 set -euo pipefail
@@ -65,6 +66,7 @@ swift format lint --strict --recursive Package.swift Sources Tests
 
 step "build (debug, with tests)"
 swift build --build-tests
+bin="$(swift build --show-bin-path)/coupongate"
 
 # One trap for both servers, set before either starts (stopping one never started is a no-op).
 trap stop_servers EXIT
@@ -90,38 +92,38 @@ step "unit, store and HTTP tests"
 swift test --skip-build --no-parallel
 
 step "end-to-end: coupongate serve"
-python3 scripts/serve_smoke.py "$(swift build --show-bin-path)/coupongate"
+python3 -m checks.serve_smoke "$bin"
 
 step "k6 output converter (loadtest/k6_to_results.py)"
-python3 -m unittest loadtest/test_k6_to_results.py
+python3 -m unittest loadtest.test_k6_to_results
 
 step "end-to-end: slowloris, accept burst, oversized input (header timeout, backlog, limits)"
-python3 scripts/overload_check.py "$(swift build --show-bin-path)/coupongate"
+python3 -m checks.overload_check "$bin"
 
 step "API fuzzing: schemathesis against openapi.yaml, every check (pip-installs schemathesis when missing)"
-python3 scripts/api_fuzz.py "$(swift build --show-bin-path)/coupongate" --seed 1
+python3 -m checks.api_fuzz "$bin" --seed 1
 
 step "end-to-end: coupongate loadtest and the k6 runner (four phases scaled down, reports, Chromium)"
-python3 scripts/loadtest_smoke.py "$(swift build --show-bin-path)/coupongate"
+python3 -m checks.loadtest_smoke "$bin"
 
 step "monitoring: dashboard in Chromium, Prometheus scrape and Grafana queries, k6 into InfluxDB"
 # Installs Debian's prometheus and influxdb with apt-get when missing.
-python3 scripts/monitoring_check.py "$(swift build --show-bin-path)/coupongate"
+python3 -m checks.monitoring_check "$bin"
 
 step "end-to-end: distributed mode under faults (relay SIGKILL, PostgreSQL stop, Redis kill)"
-python3 scripts/distributed_smoke.py "$(swift build --show-bin-path)/coupongate"
+python3 -m checks.distributed_smoke "$bin"
 
 step "end-to-end: the same with MariaDB as the database of record (relay SIGKILL, MariaDB stop, Redis kill)"
-python3 scripts/distributed_smoke.py "$(swift build --show-bin-path)/coupongate" --database mysql
+python3 -m checks.distributed_smoke "$bin" --database mysql
 
-step "fault suite, short form: one round per fault type (scripts/chaos.py --rounds 50 runs it by hand)"
-python3 scripts/chaos.py "$(swift build --show-bin-path)/coupongate"
+step "fault suite, short form: one round per fault type (python3 -m checks.chaos BINARY --rounds 50 runs it by hand)"
+python3 -m checks.chaos "$bin"
 
 step "fault suite, short form, MariaDB as the database of record"
-python3 scripts/chaos.py "$(swift build --show-bin-path)/coupongate" --database mysql
+python3 -m checks.chaos "$bin" --database mysql
 
 step "scale-out: 30 campaigns through 3 instances behind nginx on a 3+3 Redis Cluster (reshard, master killed, Idempotency-Key)"
 # Installs Debian's nginx when missing; servers/redis-cluster.sh starts the cluster.
-python3 scripts/cluster_smoke.py "$(swift build --show-bin-path)/coupongate"
+python3 -m checks.cluster_smoke "$bin"
 
 printf "\ntest.sh: every step passed\n"

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Fault rounds against the real distributed stack, as an operator runs it.
 
 Starts on loopback: redis-server (AOF, appendfsync always), a throwaway
@@ -13,7 +12,7 @@ every 200 has its row (same user, same sequence); no user has two rows; rows
 in flight, and a retry returns 409 with that coupon; sequences are 1..issued;
 while Redis was down, applies answered 503 with Retry-After in under 2 s.
 
-Usage: distributed_smoke.py PATH_TO_COUPONGATE [--seconds-per-round N] [--database postgres|mysql]
+Usage: python3 -m checks.distributed_smoke PATH_TO_COUPONGATE [--seconds-per-round N] [--database postgres|mysql]
 """
 import json
 import signal
@@ -23,8 +22,12 @@ import tempfile
 import threading
 import time
 
-from distributed_stack import Coupongate, Database, Redis, metric_values, request
-from smoke_checks import Checks, free_port
+from harness.checks import Checks
+from harness.invariants import answer_violations, row_violations
+from harness.net import free_port, request
+from harness.processes import Coupongate
+from harness.relay import drain
+from harness.servers import Database, Redis
 
 BINARY = sys.argv[1] if len(sys.argv) > 1 else ".build/debug/coupongate"
 Coupongate.binary = BINARY
@@ -35,17 +38,27 @@ LIMIT = 1_000_000
 check = Checks(f"distributed smoke ({DATABASE})")
 
 
+def metric_values(port):
+    """GET /metrics on a port: {'name{labels}': value} (the labels as written)."""
+    _, _, body = request(port, "GET", "/metrics")
+    values = {}
+    for line in body.decode().splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            values[name] = float(value)
+    return values
+
+
 def main():
     state = tempfile.mkdtemp(prefix="cg-dist-")
     database = Database(DATABASE, state).start()
-    redis = Redis(state)
-    redis.start()
+    redis = Redis(state).start()
     common = ["--redis", redis.url, *database.flag]
     apis = [Coupongate("serve", "--port", "0", "--admin-token", TOKEN, "--default-limit", str(LIMIT), "--log-level", "info", *common).start()
             for _ in range(2)]
     relay_metrics_port = free_port()
     relay_args = ["relay", "--claim-after", "2", "--log-level", "warning", "--metrics-port", str(relay_metrics_port), *common]
-    relay = Coupongate(*relay_args, serve=False).start()
+    relay = Coupongate(*relay_args, announces_port=False).start()
     processes = apis + [relay]
 
     answers = []  # (user, status, body, seconds, retry_after)
@@ -77,7 +90,7 @@ def main():
         time.sleep(ROUND_SECONDS / 2)
         relay.kill()
         time.sleep(ROUND_SECONDS / 2)
-        relay = Coupongate(*relay_args, serve=False).start()
+        relay = Coupongate(*relay_args, announces_port=False).start()
         processes.append(relay)
 
         print(f"distributed smoke: round 2, {database.name} stopped mid-drop, then started", flush=True)
@@ -105,42 +118,26 @@ def main():
         check(len(unavailable) > 0, "applies while Redis was down answered 503")
         check(all(a[3] < 2.0 for a in unavailable), f"every 503 came within 2 s (slowest {max((a[3] for a in unavailable), default=0):.2f} s)")
         check(all(a[4] is not None for a in unavailable), "every 503 carries Retry-After")
-        statuses = {a[1] for a in answers}
-        check(statuses <= {200, 409, 503, 0}, f"only 200, 409 or 503 answers, got {sorted(statuses)}")
-
-        winners = {}
-        for user, status, body, _, _ in answers:
-            if status == 200:
-                coupon = json.loads(body)
-                check(user not in winners, f"user {user} got 200 twice")
-                winners[user] = coupon["sequence"]
+        problems, winners = answer_violations(
+            ((user, status, (json.loads(body)["sequence"], None) if status == 200 else None, None) for user, status, body, _, _ in answers),
+            allowed={409, 503, 0})
+        check(not problems, f"only 200, 409 or 503 answers, no user 200 twice: {problems[:5]}")
         print(f"  {len(answers)} answers, {len(winners)} issued, Redis down {outage:.1f} s", flush=True)
 
         check(relay.process.poll() is None, f"the restarted relay is still running (it waits for {database.name} and Redis rather than exit)")
         print("distributed smoke: waiting for the relay to drain", flush=True)
-        deadline = time.time() + 90
-        rows = {}
-        reconcile = None
-        while time.time() < deadline:
-            reconcile = subprocess.run([BINARY, "reconcile", "--campaign", "default", *common], capture_output=True, text=True)
-            if reconcile.returncode == 0 and "in flight (outbox, not yet in the database): 0" in reconcile.stdout:
-                break
-            time.sleep(0.5)
-        check(reconcile is not None and reconcile.returncode == 0, f"reconcile finds the database consistent with Redis:\n{(reconcile.stdout + reconcile.stderr) if reconcile else ''}")
-        for user, sequence in database.rows("SELECT user_id, sequence FROM coupons WHERE campaign_id = 'default' ORDER BY sequence"):
-            user, sequence = int(user), int(sequence)
-            check(user not in rows, f"user {user} has two rows")
-            rows[user] = sequence
-        check(len(rows) <= LIMIT, "rows <= limit")
-        missing = [u for u in winners if rows.get(u) != winners[u]]
-        check(not missing, f"every 200 has its row with its sequence ({len(missing)} missing, e.g. {missing[:5]})")
-        check(sorted(rows.values()) == list(range(1, len(rows) + 1)), "sequences are 1..issued with no gap")
-        extra = [u for u in rows if u not in winners]
-        for user in extra:  # answers lost in flight: a retry must learn the coupon
+        rows, undrained = drain(BINARY, common, database, ["default"], timeout=90)
+        check(not undrained, f"reconcile finds the database consistent with Redis:\n{undrained.get('default', '')}")
+
+        def retry(user):  # an answer lost in flight: a retry must learn the coupon
             status, _, body = request(apis[0].port, "POST", f"/coupon/apply?userId={user}")
-            check(status == 409 and json.loads(body)["coupon"]["sequence"] == rows[user],
-                  f"user {user} holds a row without a 200: a retry gets 409 with it, got {status}")
-        print(f"  {len(rows)} rows, {len(extra)} from answers lost in flight", flush=True)
+            return status, json.loads(body)["coupon"]["sequence"] if status == 409 else None
+
+        problems = row_violations(rows["default"], LIMIT, winners, retry)
+        check(not problems, "every 200 has its row with its sequence, no user two rows, rows <= limit, sequences "
+              f"1..issued, a row without a 200 answers 409 with it: {len(problems)} violations, e.g. {problems[:5]}")
+        extra = sum(1 for user, _ in rows["default"] if user not in winners)
+        print(f"  {len(rows['default'])} rows, {extra} from answers lost in flight", flush=True)
 
         # The distributed-mode metrics: the API's (gate, Redis, backlog) and the relay's own.
         api = metric_values(apis[0].port)

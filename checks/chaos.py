@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The fault suite: the invariants of DESIGN.md §1 under one injected fault per round.
 
 Starts on loopback the distributed stack as an operator runs it: redis-server
@@ -32,10 +31,10 @@ with the same sequence; no user has two rows; rows <= limit; sequences are
 and a retry must answer 409 with that coupon. One line per round, a total,
 and exit 1 on any violation.
 
-Usage: chaos.py PATH_TO_COUPONGATE [--rounds N] [--round-seconds S] [--stall-seconds S] [--rate R]
-                [--faults F,F…] [--database postgres|mysql]
+Usage: python3 -m checks.chaos PATH_TO_COUPONGATE [--rounds N] [--round-seconds S] [--stall-seconds S]
+                [--rate R] [--faults F,F…] [--database postgres|mysql]
   The test command runs the short form (one round per fault); by hand:
-  scripts/chaos.py .build/debug/coupongate --rounds 50
+  python3 -m checks.chaos .build/debug/coupongate --rounds 50
 """
 import argparse
 import json
@@ -47,7 +46,11 @@ import tempfile
 import threading
 import time
 
-from distributed_stack import Coupongate, Database, Redis, request, row_violations
+from harness.invariants import answer_violations, row_violations
+from harness.net import request
+from harness.processes import Coupongate
+from harness.relay import drain
+from harness.servers import Database, Redis
 
 FAULTS = ["kill-api", "kill-relay", "restart-redis", "restart-db", "stall-relay", "pending-kill", "sigterm-api"]
 TOKEN = "chaos-suite-admin-token-0123"
@@ -60,8 +63,7 @@ class Stack:
     def __init__(self, state, database):
         self.state = state
         self.database = Database(database, state).start()
-        self.redis = Redis(state)
-        self.redis.start()
+        self.redis = Redis(state).start()
         self.common = ["--redis", self.redis.url, *self.database.flag]
         self.apis = []
         for _ in range(2):
@@ -75,19 +77,24 @@ class Stack:
         return Coupongate("serve", "--port", str(port), "--admin-token", TOKEN, "--log-level", "info", *self.common).start()
 
     def start_relay(self):
-        return Coupongate("relay", "--claim-after", "2", "--log-level", "info", *self.common, serve=False).start()
+        return Coupongate("relay", "--claim-after", "2", "--log-level", "info", *self.common, announces_port=False).start()
 
     def pending(self):
         """Outbox entries read by a relay and not acknowledged, over every campaign."""
         total = 0
-        keys = subprocess.run(["redis-cli", "-p", str(self.redis.port), "--scan", "--pattern", "{c:*}:outbox"],
-                              capture_output=True, text=True).stdout.split()
-        for key in keys:
-            out = subprocess.run(["redis-cli", "-p", str(self.redis.port), "XPENDING", key, "relay"],
-                                 capture_output=True, text=True).stdout.split()
+        for key in self.redis.cli("--scan", "--pattern", "{c:*}:outbox").split():
+            out = self.redis.cli("XPENDING", key, "relay").split()
             if out and out[0].isdigit():
                 total += int(out[0])
         return total
+
+    def supervise(self):
+        """A supervisor's job: a relay that exited (its watchdog ends it when a database write
+        hangs past every deadline) is started again; its batch is reclaimed by the new one."""
+        if self.relay.process.poll() is not None:
+            self.spare.append(self.relay)
+            self.relay = self.start_relay()
+            self.relay_restarts += 1
 
     def stop(self):
         for process in self.apis + [self.relay] + self.spare:
@@ -194,40 +201,20 @@ def drop(stack, campaign, limit, rate, seconds, fault, stall_seconds):
     return answers, note
 
 
-def drain(stack, campaign, timeout=120):
-    """Waits until reconcile finds nothing in flight; returns the rows {user: sequence} or None
-    (then printing what reconcile said last)."""
-    deadline = time.time() + timeout
-    result = None
-    while time.time() < deadline:
-        # A supervisor's job: a relay that exited (its watchdog ends it when a database write
-        # hangs past every deadline) is started again; its batch is reclaimed by the new one.
-        if stack.relay.process.poll() is not None:
-            stack.spare.append(stack.relay)
-            stack.relay = stack.start_relay()
-            stack.relay_restarts += 1
-        result = subprocess.run([Coupongate.binary, "reconcile", "--campaign", campaign, *stack.common], capture_output=True, text=True)
-        if result.returncode == 0 and "in flight (outbox, not yet in the database): 0" in result.stdout:
-            # The campaign id is the script's own (chaos-N), not input.
-            return [(int(user), int(sequence))
-                    for user, sequence in stack.database.rows(f"SELECT user_id, sequence FROM coupons WHERE campaign_id = '{campaign}'")]
-        time.sleep(0.5)
-    if result is not None:
-        print(f"      reconcile (exit {result.returncode}):\n{result.stdout}{result.stderr}", flush=True)
+def drained_rows(stack, campaign):
+    """The campaign's rows [(user, sequence)] once the relay has drained, or None (then printing
+    what reconcile said last and the relay's last lines)."""
+    rows, undrained = drain(Coupongate.binary, stack.common, stack.database, [campaign], supervise=stack.supervise)
+    if not undrained:
+        return rows[campaign]
+    print(f"      reconcile ({undrained[campaign]})", flush=True)
     print("      the relay's last lines:\n" + "".join(list(stack.relay.tail)[-30:]), flush=True)
     return None
 
 
 def violations_of(stack, campaign, limit, answers, rows):
-    problems = []
-    winners = {}
-    for user, status, sequence in answers:
-        if status == 200:
-            if user in winners:
-                problems.append(f"user {user} got 200 twice")
-            winners[user] = sequence
-        elif status not in (409, 422, 503, 0):
-            problems.append(f"user {user} got status {status}")
+    problems, winners = answer_violations(((user, status, (sequence, None), None) for user, status, sequence in answers),
+                                          allowed={409, 422, 503, 0})
     if rows is None:
         return problems + ["the outbox did not drain within 120 s (reconcile)"]
 
@@ -272,7 +259,7 @@ def main():
                 raise SystemExit(f"creating {campaign} answered {status}: {body!r}")
             answers, note = drop(stack, campaign, limit, options.rate, options.round_seconds, fault, options.stall_seconds)
             restarts = stack.relay_restarts
-            rows = drain(stack, campaign)
+            rows = drained_rows(stack, campaign)
             if stack.relay_restarts > restarts:
                 note = (note + "; " if note else "") + "relay exited (watchdog) and was restarted"
             problems = violations_of(stack, campaign, limit, answers, rows)

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Hostile clients against the real `coupongate serve` binary (embedded default).
 
 - slowloris: 2,000 sockets trickle a request head one piece at a time; real
@@ -12,14 +11,15 @@
   body over its limit are refused (431/400 or a closed connection, and 413),
   never a 5xx, and the server keeps answering.
 
-Usage: overload_check.py PATH_TO_COUPONGATE
+Usage: python3 -m checks.overload_check PATH_TO_COUPONGATE
 """
 import asyncio
 import sys
 import tempfile
 import time
 
-from smoke_checks import Checks, serving
+from harness.checks import Checks
+from harness.processes import serving
 
 BINARY = sys.argv[1] if len(sys.argv) > 1 else ".build/debug/coupongate"
 TOKEN = "overload-check-admin-token"

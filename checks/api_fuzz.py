@@ -1,22 +1,20 @@
-#!/usr/bin/env python3
 """Fuzzes the real `coupongate serve` (embedded default) against openapi.yaml with
 schemathesis (pip-installed when missing), every check on: no 5xx, every response
 conforms to the document (status, content type, body schema, headers), schema-invalid
 input refused, documented methods only (405 otherwise). Settings: schemathesis.toml.
 
-Usage: api_fuzz.py PATH_TO_COUPONGATE [--max-examples N] [--seed S]
+Usage: python3 -m checks.api_fuzz PATH_TO_COUPONGATE [--max-examples N] [--seed S]
   The test command runs a fixed seed; by hand, leave --seed out for a new one each run.
 """
 import argparse
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
 
-from smoke_checks import serving
+from harness import REPO
+from harness.processes import serving
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOKEN = "api-fuzz-admin-token-0123456789"
 
 

@@ -1,7 +1,6 @@
-#!/usr/bin/env python3
 """End-to-end checks of `coupongate loadtest`, the README's main job, on the real binary.
 
-    python3 scripts/loadtest_smoke.py PATH/TO/coupongate
+    python3 -m checks.loadtest_smoke PATH/TO/coupongate
 
 - the four seed phases, durations scaled down, against the embedded default the
   command starts itself: exit 0, every report file, invariants held in every phase,
@@ -23,7 +22,9 @@ import sys
 import tempfile
 import zlib
 
-from smoke_checks import Checks, serving
+from harness import REPO
+from harness.checks import Checks
+from harness.processes import serving
 
 STATUS_KEYS = ["200", "409", "422", "other4xx", "5xx", "other", "network"]
 
@@ -128,9 +129,9 @@ def check_k6(check, binary, work):
     token = "smoke-k6-token-0123456789"
     with serving(binary, os.path.join(work, "k6-data"), "--admin-token", token) as port:
         out = os.path.join(work, "k6")
-        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        env = dict(os.environ, ADMIN_TOKEN=token, BASE_URL=f"http://127.0.0.1:{port}", DURATION_SCALE="0.01", OUT_DIR=out)
-        done = subprocess.run([os.path.join(root, "loadtest", "run-k6.sh"), "all"], capture_output=True, text=True,
+        env = dict(os.environ, ADMIN_TOKEN=token, BASE_URL=f"http://127.0.0.1:{port}", DURATION_SCALE="0.01", OUT_DIR=out,
+                   COUPONGATE=binary)
+        done = subprocess.run([os.path.join(REPO, "loadtest", "run-k6.sh"), "all"], capture_output=True, text=True,
                               env=env, timeout=600)
         check(done.returncode == 0, f"run-k6.sh exited {done.returncode}: {done.stderr[-2000:]}")
         if done.returncode != 0:

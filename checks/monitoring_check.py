@@ -1,7 +1,6 @@
-#!/usr/bin/env python3
 """The monitoring stack, checked for real on loopback:
 
-    python3 scripts/monitoring_check.py PATH/TO/coupongate [--screenshot docs/dashboard.png]
+    python3 -m checks.monitoring_check PATH/TO/coupongate [--screenshot docs/dashboard.png]
 
 - `coupongate serve` under a short load from `coupongate loadtest`;
 - the live dashboard (/dashboard) in headless Chromium, twice during the load:
@@ -27,43 +26,18 @@ import time
 import urllib.parse
 import urllib.request
 
-from smoke_checks import Checks, free_port, serving
+from harness import REPO
+from harness.checks import Checks
+from harness.net import free_port, wait_until
+from harness.packages import ensure_installed
+from harness.processes import serving
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOKEN = "monitoring-check-token-0123456789"
 
 
 def get(url, data=None, timeout=5):
     with urllib.request.urlopen(urllib.request.Request(url, data=data), timeout=timeout) as response:
         return response.read().decode()
-
-
-def wait_for(what, probe, seconds=30):
-    deadline = time.time() + seconds
-    last = None
-    while time.time() < deadline:
-        try:
-            result = probe()
-            if result:
-                return result
-        except OSError as error:
-            last = error
-        time.sleep(0.3)
-    raise SystemExit(f"{what} did not come up within {seconds} s ({last})")
-
-
-def ensure_packages():
-    missing = [package for package, tool in [("prometheus", "prometheus"), ("influxdb", "influxd"), ("chromium", "chromium")]
-               if not shutil.which(tool)]
-    if missing:
-        if os.geteuid() != 0 or not shutil.which("apt-get"):
-            raise SystemExit(f"missing {', '.join(missing)}: install with apt-get and run again")
-        subprocess.run(["apt-get", "update", "-qq"], check=True)
-        subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True,
-                       env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"), stdout=subprocess.DEVNULL)
-        # The packages may start system services on their default ports; this check uses its own.
-        for service in ["prometheus", "influxdb"]:
-            subprocess.run(["service", service, "stop"], capture_output=True)
 
 
 def dashboard_numbers(page):
@@ -113,7 +87,7 @@ def check_dashboard(check, binary, port, work, screenshot):
 
 def check_prometheus(check, port, work):
     prometheus_port = free_port()
-    with open(os.path.join(ROOT, "deploy/prometheus/prometheus.yml")) as file:
+    with open(os.path.join(REPO, "deploy/prometheus/prometheus.yml")) as file:
         config = file.read().replace('"127.0.0.1:8080"', f'"127.0.0.1:{port}"')
     config_path = os.path.join(work, "prometheus.yml")
     with open(config_path, "w") as file:
@@ -127,7 +101,7 @@ def check_prometheus(check, port, work):
             targets = json.loads(get(f"{base}/api/v1/targets"))["data"]["activeTargets"]
             return targets if targets and targets[0]["health"] == "up" else None
 
-        targets = wait_for("Prometheus' CouponGate target", target_up, 60)
+        targets = wait_until("Prometheus' CouponGate target", target_up, 60, interval=0.3, process=server)
         check(targets[0]["labels"]["job"] == "coupongate", f"target labels {targets[0]['labels']}")
 
         # A little traffic, then enough scrapes for the 10 s rates of the Grafana queries.
@@ -146,7 +120,7 @@ def check_prometheus(check, port, work):
         status, result = query('coupongate_applies_total{outcome="sold_out"}')
         check(status == "success" and result and float(result[0]["value"][1]) >= 200,
               f"coupongate_applies_total in Prometheus: {status} {result}")
-        with open(os.path.join(ROOT, "deploy/grafana/coupongate.json")) as file:
+        with open(os.path.join(REPO, "deploy/grafana/coupongate.json")) as file:
             dashboard = json.load(file)
         exprs = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
         check(len(exprs) >= 6, f"only {len(exprs)} Grafana queries")
@@ -158,7 +132,7 @@ def check_prometheus(check, port, work):
         server.wait(timeout=30)
 
 
-def check_influx(check, port, work):
+def check_influx(check, binary, port, work):
     influx_port, rpc_port = free_port(), free_port()
     config_path = os.path.join(work, "influxdb.conf")
     with open(config_path, "w") as file:
@@ -177,11 +151,11 @@ bind-address = "127.0.0.1:{rpc_port}"
     server = subprocess.Popen(["influxd", "-config", config_path], stdout=subprocess.DEVNULL,
                               stderr=open(os.path.join(work, "influxd.log"), "w"))
     try:
-        wait_for("influxd", lambda: urllib.request.urlopen(f"{base}/ping", timeout=1).status == 204, 60)
+        wait_until("influxd", lambda: urllib.request.urlopen(f"{base}/ping", timeout=1).status == 204, 60, interval=0.3, process=server)
         get(f"{base}/query", data=urllib.parse.urlencode({"q": "CREATE DATABASE k6"}).encode())
         env = dict(os.environ, ADMIN_TOKEN=TOKEN, BASE_URL=f"http://127.0.0.1:{port}", DURATION_SCALE="0.05",
-                   OUT_DIR=os.path.join(work, "k6-influx"), INFLUX_URL=f"{base}/k6")
-        done = subprocess.run([os.path.join(ROOT, "loadtest/run-k6.sh"), "baseline"], capture_output=True, text=True,
+                   OUT_DIR=os.path.join(work, "k6-influx"), INFLUX_URL=f"{base}/k6", COUPONGATE=binary)
+        done = subprocess.run([os.path.join(REPO, "loadtest/run-k6.sh"), "baseline"], capture_output=True, text=True,
                               env=env, timeout=600)
         check(done.returncode == 0, f"run-k6.sh with INFLUX_URL exited {done.returncode}: {done.stderr[-1500:]}")
         time.sleep(2)  # k6 flushes to InfluxDB every second
@@ -200,14 +174,15 @@ bind-address = "127.0.0.1:{rpc_port}"
 def main():
     binary = sys.argv[1]
     screenshot = sys.argv[sys.argv.index("--screenshot") + 1] if "--screenshot" in sys.argv else None
-    ensure_packages()
+    # Debian's packages; they may start system services on their default ports, which are stopped again.
+    ensure_installed({"prometheus": "prometheus", "influxd": "influxdb", "chromium": "chromium"})
     check = Checks("monitoring check")
     work = tempfile.mkdtemp(prefix="coupongate-monitoring-")
     try:
         with serving(binary, os.path.join(work, "data"), "--admin-token", TOKEN) as port:
             check_dashboard(check, binary, port, work, screenshot)
             check_prometheus(check, port, work)
-            check_influx(check, port, work)
+            check_influx(check, binary, port, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     check.finish()

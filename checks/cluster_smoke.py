@@ -1,8 +1,7 @@
-#!/usr/bin/env python3
 """Scale-out rounds: many campaigns dropped at once through nginx in front of several instances,
 on a Redis Cluster, with the invariants of DESIGN.md §1 checked per campaign.
 
-Starts the stack of scripts/scale_stack.py (Redis Cluster of 3 masters with a replica each,
+Starts the stack of harness/scale.py (Redis Cluster of 3 masters with a replica each,
 PostgreSQL, 3 `coupongate serve` instances, 2 relays, nginx with deploy/nginx/'s configuration),
 then per round creates --campaigns campaigns through nginx and drops on all of them at once:
 client threads, paced at --rate requests/s in all, every user applying twice, more users than
@@ -36,8 +35,8 @@ apply wins), then to one hot campaign, --bench-seconds each; prints applies/s, l
 CPU seconds each process used (from /proc: redis-servers, instances, relays, nginx, PostgreSQL,
 wrk). --compare measures one redis-server, then the cluster, in the same run, and prints the ratios.
 
-Usage: cluster_smoke.py BINARY [--campaigns 30] [--limit L] [--seconds S] [--rate R] [--rounds a,b,c,d]
-                        [--single-redis] [--bench [--compare] [--bench-seconds 10] [--connections 64]]
+Usage: python3 -m checks.cluster_smoke BINARY [--campaigns 30] [--limit L] [--seconds S] [--rate R] [--rounds a,b,c,d]
+                                        [--single-redis] [--bench [--compare] [--bench-seconds 10] [--connections 64]]
 """
 import argparse
 import collections
@@ -51,12 +50,18 @@ import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
-from distributed_stack import Coupongate, campaign_slot, children, cpu_seconds, ensure_installed, request, row_violations
-from scale_stack import ScaleStack, documented_conf_is_current
+from harness import REPO
+from harness.cpu import cpu_seconds
+from harness.invariants import answer_violations, row_violations
+from harness.net import request
+from harness.packages import ensure_installed
+from harness.processes import Coupongate
+from harness.redis_cluster import campaign_slot
+from harness.relay import drain
+from harness.scale import ScaleStack, documented_conf_is_current
 
-WRK_SCRIPT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench", "coupongate.lua")
+WRK_SCRIPT = os.path.join(REPO, "bench", "coupongate.lua")
 
 CLIENTS = 24
 REQUESTS_PER_USER = 2
@@ -196,54 +201,26 @@ class Supervisor:
                 self.restarts += 1
 
 
-def drain(stack, campaigns, supervisor, timeout=180):
-    """Waits until reconcile finds nothing in flight for every campaign; returns ({campaign: rows
-    [(user, sequence)]}, {campaign: what reconcile said last, for those that did not drain})."""
-    pending, last = set(campaigns), {}
-    deadline = time.time() + timeout
-
-    def reconcile(campaign):
-        result = subprocess.run([stack.binary, "reconcile", "--campaign", campaign, *stack.common], capture_output=True, text=True)
-        return campaign, result
-
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        while pending and time.time() < deadline:
-            supervisor.check()
-            for campaign, result in pool.map(reconcile, sorted(pending)):
-                last[campaign] = f"exit {result.returncode}: {result.stdout}{result.stderr}"
-                if result.returncode == 0 and "in flight (outbox, not yet in the database): 0" in result.stdout:
-                    pending.discard(campaign)
-            if pending:
-                time.sleep(0.5)
-    rows = {campaign: [] for campaign in campaigns}
-    # The campaign ids are the script's own, not input.
-    listed = ",".join(f"'{c}'" for c in campaigns)
-    for campaign, user, sequence in stack.database.rows(f"SELECT campaign_id, user_id, sequence FROM coupons WHERE campaign_id IN ({listed})"):
-        rows[campaign].append((int(user), int(sequence)))
-    return rows, {c: last.get(c, "") for c in pending}
+def drained(stack, campaigns, supervisor, timeout=180):
+    """harness.relay.drain on the stack, its relays supervised: ({campaign: rows}, {campaign: what
+    reconcile said last, for those that did not drain})."""
+    return drain(stack.binary, stack.common, stack.database, campaigns, timeout, supervise=supervisor.check)
 
 
 def violations_of(stack, campaign, limit, answers, rows, allowed, same_key=False):
-    """The invariants of one campaign (as chaos.py's violations_of); `allowed`: the statuses a
-    client may see besides 200. `same_key`: every repeat carried the user's key, so a user may
-    get 200 more than once, always with the same coupon."""
-    problems = []
-    winners = {}
-    for answer in answers:
-        user = answer.user
-        if answer.status == 200:
-            if user in winners and not (same_key and winners[user] == (answer.sequence, answer.issued_at)):
-                problems.append(f"user {user} got 200 twice" + (" with different coupons" if same_key else ""))
-            winners[user] = (answer.sequence, answer.issued_at)
-        elif answer.status not in allowed:
-            problems.append(f"user {user} got status {answer.status} ({answer.kind or 'no problem type'})")
-        elif answer.status == 503 and answer.retry_after is None:
-            problems.append(f"user {user} got 503 without Retry-After")
+    """The invariants of one campaign (harness.invariants); `allowed`: the statuses a client may
+    see besides 200. `same_key`: every repeat carried the user's key, so a user may get 200 more
+    than once, always with the same coupon."""
+    problems, winners = answer_violations(
+        ((a.user, a.status, (a.sequence, a.issued_at), a.kind or "no problem type") for a in answers), allowed, same_key)
+    problems += [f"user {a.user} got 503 without Retry-After" for a in answers
+                 if a.status == 503 and a.status in allowed and a.retry_after is None]
+
     def retry(user):
         status, _, body = request(stack.port, "POST", f"/campaigns/{campaign}/apply?userId={user}")
         return status, parse(status, body)[0]
 
-    problems += row_violations(rows, limit, {user: sequence for user, (sequence, _) in winners.items()}, retry)
+    problems += row_violations(rows, limit, winners, retry)
     return [f"{campaign}: {problem}" for problem in problems]
 
 
@@ -388,7 +365,7 @@ def run_round(stack, letter, options, supervisor):
     if letter == "d":
         problems += idempotency_checks(stack, campaigns, answers, note)
     restarts = supervisor.restarts
-    rows, undrained = drain(stack, campaigns, supervisor)
+    rows, undrained = drained(stack, campaigns, supervisor)
     if supervisor.restarts > restarts:
         note.append(f"{supervisor.restarts - restarts} relay(s) exited and were started again")
     for campaign, said in undrained.items():
@@ -480,7 +457,7 @@ def idempotency_checks(stack, campaigns, answers, notes):
                                   headers={"Idempotency-Key": f"concurrent-{user}", "X-Request-Id": f"d-reuse-{user}"})
         if status != 422 or parse(status, body)[2] != "idempotency-key-reused":
             problems.append(f"{campaign}: user {user}'s key with another user answered {status} {body[:200]!r}, not 422 idempotency-key-reused")
-    rows, undrained = drain(stack, [campaign], Supervisor(stack))
+    rows, undrained = drained(stack, [campaign], Supervisor(stack))
     if undrained or sorted(s for _, s in rows[campaign]) != list(range(1, 21)):
         problems.append(f"{campaign}: 20 users with concurrent repeats left {len(rows[campaign])} rows, not 20 gapless")
     repeat_spread = collections.Counter()
@@ -536,23 +513,16 @@ def smoke(options):
 
 # --- the benchmark ----------------------------------------------------------------------------------
 
-def postmaster_pid(stack):
-    cluster = open(os.path.join(stack.database.state, "cluster")).read().strip()
-    postmaster = int(open(os.path.join(cluster, "data", "postmaster.pid")).readline())
-    return postmaster
-
-
 def cpu_snapshot(stack):
     """CPU seconds so far per process group, and per process for redis and the instances."""
     redis = {port: cpu_seconds(pid) for port, pid in stack.redis_pids().items()}
-    nginx = sum(cpu_seconds(pid) for pid in stack.nginx.pids())
     snapshot = {"redis": redis,
                 "serve": [cpu_seconds(api.process.pid) for api in stack.apis],
                 "relay": [cpu_seconds(relay.process.pid) for relay in stack.relays],
-                "nginx": nginx}
+                "nginx": cpu_seconds(*stack.nginx.pids())}
     if stack.database.kind == "postgres":
-        postmaster = postmaster_pid(stack)
-        snapshot["postgres"] = cpu_seconds(postmaster, with_reaped_children=True) + sum(cpu_seconds(pid) for pid in children(postmaster))
+        # The postmaster's ended backends count too.
+        snapshot["postgres"] = cpu_seconds(*stack.database.pids(), with_reaped_children=True)
     snapshot["wrk"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime + resource.getrusage(resource.RUSAGE_CHILDREN).ru_stime
     return snapshot
 
@@ -637,7 +607,7 @@ def bench(options):
         written = int(stack.database.rows(f"SELECT count(*) FROM coupons WHERE campaign_id IN ({listed})")[0][0])
         before = cpu_snapshot(stack)
         started = time.time()
-        rows, undrained = drain(stack, measured, Supervisor(stack), timeout=600)
+        rows, undrained = drained(stack, measured, Supervisor(stack), timeout=600)
         total = sum(len(r) for r in rows.values())
         used = cpu_used(before, cpu_snapshot(stack))
         print(f"  {written} rows were written during the runs; the relays wrote the other {total - written} in "

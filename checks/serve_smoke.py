@@ -1,16 +1,15 @@
-#!/usr/bin/env python3
 """End-to-end check of the real `coupongate serve` binary, as a user runs it.
 
 Starts the binary on a free loopback port, runs a small drop with many
 concurrent clients, sends SIGTERM in the middle of it, and checks that the
 process exits cleanly and that every client that got a 200 holds a coupon
 after a restart (nothing answered 200 was lost). Also checks start-up
-errors and the generated admin token. Usage: serve_smoke.py PATH_TO_BINARY
+errors and the generated admin token.
+
+Usage: python3 -m checks.serve_smoke PATH_TO_BINARY
 """
-import http.client
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -18,51 +17,17 @@ import tempfile
 import threading
 import time
 
-from smoke_checks import Checks
+from harness.checks import Checks
+from harness.net import request
+from harness.processes import Coupongate
 
-BINARY = sys.argv[1] if len(sys.argv) > 1 else ".build/debug/coupongate"
+Coupongate.binary = BINARY = sys.argv[1] if len(sys.argv) > 1 else ".build/debug/coupongate"
 check = Checks("serve smoke")
 
 
 def start(data_dir, *flags, env=None):
-    """Starts serve on port 0 and returns (process, port, first output lines)."""
-    process = subprocess.Popen(
-        [BINARY, "serve", "--port", "0", "--data-dir", data_dir, "--log-level", "info", *flags],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, **(env or {})},
-    )
-    lines = []
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        lines.append(line.rstrip("\n"))
-        match = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
-        if match:
-            # Keep draining output so the process never blocks on a full pipe.
-            threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()
-            return process, int(match.group(1)), lines
-    process.kill()
-    raise SystemExit("serve did not start:\n" + "\n".join(lines))
-
-
-def request(port, method, path, body=None, headers=None, timeout=10):
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        connection.request(method, path, body=body, headers=headers or {})
-        response = connection.getresponse()
-        return response.status, response.getheader("Content-Type"), response.read()
-    finally:
-        connection.close()
-
-
-def stop(process, sig=signal.SIGTERM):
-    process.send_signal(sig)
-    try:
-        return process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        return "hung"
+    """serve on port 0 (info: the start-up line names the port), started."""
+    return Coupongate("serve", "--port", "0", "--data-dir", data_dir, "--log-level", "info", *flags, env=env).start()
 
 
 def main():
@@ -80,9 +45,10 @@ def main():
             check(needle in message and message.startswith("Error:"), f"{args or env} error names {needle}: {message!r}")
 
         print("serve smoke: a drop interrupted by SIGTERM", flush=True)
-        process, port, lines = start(data_dir, "--default-limit", "1000000")
-        check(any("Admin token (generated" in line for line in lines), "a generated admin token is printed at start")
-        status, content_type, _ = request(port, "GET", "/health/ready")
+        server = start(data_dir, "--default-limit", "1000000")
+        port = server.port
+        check(any("Admin token (generated" in line for line in server.lines), "a generated admin token is printed at start")
+        status, _, _ = request(port, "GET", "/health/ready")
         check(status == 200, f"ready answers 200, got {status}")
 
         answers = {}
@@ -104,7 +70,7 @@ def main():
         for thread in threads:
             thread.start()
         time.sleep(1.5)
-        exit_code = stop(process)
+        exit_code = server.kill(signal.SIGTERM)
         stop_at.set()
         for thread in threads:
             thread.join()
@@ -116,12 +82,13 @@ def main():
         print(f"  {len(answers)} answers before shutdown, {len(winners)} issued", flush=True)
 
         print("serve smoke: restart on the same data directory", flush=True)
-        process, port, _ = start(data_dir, env={"COUPONGATE_ADMIN_TOKEN": "smoke-test-admin-token-1"})
+        server = start(data_dir, env={"COUPONGATE_ADMIN_TOKEN": "smoke-test-admin-token-1"})
+        port = server.port
         _, _, body = request(port, "GET", "/campaigns/default")
         issued = json.loads(body)["issued"]
         check(issued == len(winners), f"issued after restart ({issued}) == 200s answered ({len(winners)})")
         for user, sequence in winners.items():
-            status, content_type, body = request(port, "POST", f"/coupon/apply?userId={user}")
+            status, _, body = request(port, "POST", f"/coupon/apply?userId={user}")
             held = json.loads(body).get("coupon", {})
             if status != 409 or held.get("sequence") != sequence:
                 check(False, f"winner {user} gets 409 with sequence {sequence} after restart, got {status} {body!r}")
@@ -130,7 +97,7 @@ def main():
         status, _, _ = request(port, "POST", "/admin/campaigns/default/reset",
                                headers={"Authorization": "Bearer smoke-test-admin-token-1"})
         check(status == 200, f"the environment's admin token works, got {status}")
-        check(stop(process, signal.SIGINT) == 0, "serve exits 0 after SIGINT")
+        check(server.kill(signal.SIGINT) == 0, "serve exits 0 after SIGINT")
 
     check.finish()
 

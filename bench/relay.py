@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Relay throughput into each database of record, in one run: PostgreSQL vs MariaDB.
 
 For each database (PostgreSQL by servers/postgres-server.sh, MariaDB by
@@ -21,7 +20,7 @@ stress-phase rate (4,242 req/s): a relay slower than the drop that feeds it
 would be the drop's bottleneck. It also checks the rows: one per winner, the
 sequences 1..N. Raw logs: bench/results/<time>-relay/.
 
-Usage: bench/bench-relay.py [--entries N] [--databases postgres,mysql] [--rounds R]
+Usage: python3 -m bench.relay [--entries N] [--databases postgres,mysql] [--rounds R]   (from the repository root)
 Environment: BENCH_BIN (a coupongate binary; default: the release build in
 .build-release, built when missing), BENCH_SKIP_BUILD=1 (use the existing one).
 """
@@ -34,60 +33,15 @@ import sys
 import tempfile
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(REPO, "scripts"))
-from distributed_stack import Coupongate, Database, Redis, request  # noqa: E402
+from bench import release_binary
+from harness import REPO
+from harness.cpu import cpu_seconds
+from harness.net import request
+from harness.processes import Coupongate
+from harness.servers import Database, Redis
 
 SEED_STRESS_RATE = 4242
 TOKEN = "bench-relay-admin-token-0123456"
-
-
-def release_binary():
-    if os.environ.get("BENCH_BIN"):
-        return os.environ["BENCH_BIN"]
-    binary = os.path.join(REPO, ".build-release", "release", "coupongate")
-    if not (os.environ.get("BENCH_SKIP_BUILD") == "1" and os.access(binary, os.X_OK)):
-        print("bench-relay: building the release binary (.build-release)", flush=True)
-        subprocess.run(["swift", "build", "-c", "release", "--product", "coupongate", "--scratch-path", ".build-release"],
-                       cwd=REPO, check=True)
-    return binary
-
-
-def cpu_seconds(pids):
-    """utime + stime of the given processes, in seconds."""
-    total = 0
-    ticks = os.sysconf("SC_CLK_TCK")
-    for pid in pids:
-        try:
-            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / ticks
-        except (FileNotFoundError, ProcessLookupError, IndexError):
-            pass
-    return total
-
-
-def server_pids(database):
-    """The database server's processes: every process whose command line names its state or data directory."""
-    marker = open(os.path.join(database.state, "cluster" if database.kind == "postgres" else "server")).read().strip()
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if marker in open(f"/proc/{entry}/cmdline").read().replace("\0", " "):
-                    pids.append(int(entry))
-            except OSError:
-                pass
-    # PostgreSQL's backends do not name the data directory; they are the postmaster's children.
-    children = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                ppid = int(open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()[1])
-                if ppid in pids:
-                    children.append(int(entry))
-            except (OSError, IndexError, ValueError):
-                pass
-    return sorted(set(pids + children))
 
 
 def fill_outbox(redis, database, campaign, entries, run_number, logs):
@@ -107,7 +61,7 @@ def fill_outbox(redis, database, campaign, entries, run_number, logs):
                                stdout=open(os.path.join(logs, f"wrk-{campaign}.txt"), "w"), stderr=subprocess.STDOUT)
         deadline = time.time() + 600
         while time.time() < deadline:
-            issued = subprocess.run(["redis-cli", "-p", str(redis.port), "GET", issued_key], capture_output=True, text=True).stdout.strip()
+            issued = redis.cli("GET", issued_key)
             if issued.isdigit() and int(issued) >= entries:
                 break
             time.sleep(0.2)
@@ -115,19 +69,17 @@ def fill_outbox(redis, database, campaign, entries, run_number, logs):
         wrk.wait(timeout=30)
     finally:
         api.kill(signal.SIGTERM)
-    def cli(*arguments):
-        return subprocess.run(["redis-cli", "-p", str(redis.port), *arguments], capture_output=True, text=True).stdout.strip()
     # With no relay running, every coupon issued is in the outbox.
-    coupons, length = cli("GET", issued_key), cli("XLEN", f"{{c:{campaign}}}:outbox")
+    coupons, length = redis.cli("GET", issued_key), redis.cli("XLEN", f"{{c:{campaign}}}:outbox")
     return int(coupons or 0), int(length or 0)
 
 
 def relay_into(redis, database, campaign, entries, binary):
     """Starts a relay and times it until the database holds `entries` coupons of `campaign`."""
     count_sql = f"SELECT COUNT(*) FROM coupons WHERE campaign_id = '{campaign}'"  # the script's own id, not input
-    before = cpu_seconds(server_pids(database))  # backends started later count from zero
+    before = cpu_seconds(*database.pids())  # backends started later count from zero
     started = time.time()
-    relay = Coupongate("relay", "--log-level", "warning", "--redis", redis.url, *database.flag, serve=False).start()
+    relay = Coupongate("relay", "--log-level", "warning", "--redis", redis.url, *database.flag, announces_port=False).start()
     first = None
     rows = 0
     try:
@@ -143,9 +95,9 @@ def relay_into(redis, database, campaign, entries, binary):
                 raise SystemExit(f"the relay exited with {relay.process.returncode}:\n{''.join(relay.tail)}")
             time.sleep(0.1)
         finished = time.time()
-        relay_cpu = cpu_seconds([relay.process.pid])
+        relay_cpu = cpu_seconds(relay.process.pid)
         # Before the relay stops: PostgreSQL's backends for its connections exit with it.
-        database_cpu = cpu_seconds(server_pids(database)) - before
+        database_cpu = cpu_seconds(*database.pids()) - before
     finally:
         relay.kill(signal.SIGTERM)
     steady = (rows - first[1]) / (finished - first[0]) if first and finished > first[0] else float("nan")
@@ -170,13 +122,12 @@ def main():
     parser.add_argument("--databases", default="postgres,mysql")
     parser.add_argument("--rounds", type=int, default=1, help="rounds, each relaying into every database in turn")
     options = parser.parse_args()
-    Coupongate.binary = release_binary()
+    Coupongate.binary = release_binary("bench relay")
     kinds = options.databases.split(",")
     logs = os.path.join(REPO, "bench", "results", time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-relay")
     os.makedirs(logs, exist_ok=True)
     state = tempfile.mkdtemp(prefix="cg-bench-relay-")
-    redis = Redis(state)
-    redis.start()
+    redis = Redis(state).start()
     databases = {kind: Database(kind, state).start() for kind in kinds}
     results = {kind: [] for kind in kinds}
     failed = []

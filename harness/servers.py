@@ -1,0 +1,222 @@
+"""Throwaway servers for the checks and benches, each on loopback at a free port: redis-server
+with its AOF, the database of record (PostgreSQL or MariaDB, by servers/*.sh) and nginx."""
+import os
+import signal
+import subprocess
+import urllib.parse
+
+from harness import REPO
+from harness.net import NotReady, free_port, request, wait_until
+from harness.processes import children
+
+
+class Redis:
+    """redis-server, our child, with its data in `directory`: AOF with appendfsync always and
+    no RDB, the durability of deploy/redis.conf. kill() and start() again restart it from its AOF."""
+
+    def __init__(self, directory):
+        self.directory, self.port, self.process = directory, free_port(), None
+
+    def start(self):
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.directory,
+             "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--logfile", "redis.log"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until("redis-server", lambda: self.cli("ping") == "PONG", timeout=10, interval=0.05, process=self.process)
+        return self
+
+    def cli(self, *arguments):
+        """A redis-cli command against this server: its output, stripped."""
+        return subprocess.run(["redis-cli", "-p", str(self.port), *arguments], capture_output=True, text=True).stdout.strip()
+
+    def kill(self):
+        self.process.kill()
+        self.process.wait()
+
+    @property
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}"
+
+
+class Database:
+    """The database of record, PostgreSQL or MariaDB, run by its script in servers/ in a state
+    directory of its own: start, halt (keeping the data), resume, stop (deleting it), and queries
+    through the server's own command-line client."""
+
+    KINDS = ("postgres", "mysql")
+
+    def __init__(self, kind, state):
+        if kind not in self.KINDS:
+            raise SystemExit(f"unknown database '{kind}'; use one of {', '.join(self.KINDS)}")
+        self.kind = kind
+        self.state = os.path.join(state, kind)
+        script = "postgres-server.sh" if kind == "postgres" else "mariadb-server.sh"
+        self.script = os.path.join(REPO, "servers", script)
+        self.url = None
+
+    @property
+    def name(self):
+        return "PostgreSQL" if self.kind == "postgres" else "MariaDB"
+
+    def start(self):
+        subprocess.run([self.script, "start", self.state], check=True, stdout=subprocess.DEVNULL)
+        url_file = "postgres.url" if self.kind == "postgres" else "mysql.url"
+        self.url = open(os.path.join(self.state, url_file)).read().strip()
+        return self
+
+    @property
+    def flag(self):
+        """The coupongate options naming this database of record."""
+        return ["--postgres" if self.kind == "postgres" else "--mysql", self.url]
+
+    def halt(self):
+        subprocess.run([self.script, "halt", self.state], check=True, stdout=subprocess.DEVNULL)
+
+    def resume(self):
+        """Starts the halted server again and waits until it answers.
+
+        pg_ctl has been seen to report a failed start for a server that then came up, so the
+        start is judged by a query, and retried (start is idempotent)."""
+        def started():
+            subprocess.run([self.script, "start", self.state], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            return subprocess.run(self.client() + self.command("SELECT 1"), capture_output=True).returncode == 0
+
+        wait_until(f"{self.name} (started again)", started, timeout=60, interval=0.5)
+
+    def stop(self):
+        subprocess.run([self.script, "stop", self.state], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def client(self):
+        """The command-line client, connected, printing bare rows."""
+        if self.kind == "postgres":
+            return ["psql", self.url, "-At", "-F", "\t"]
+        url = urllib.parse.urlsplit(self.url)
+        return ["mariadb", "-h", url.hostname, "-P", str(url.port), "-u", urllib.parse.unquote(url.username),
+                f"-p{urllib.parse.unquote(url.password or '')}", "-D", url.path.lstrip("/"), "-N", "-B", "-n"]
+
+    def command(self, sql):
+        return ["-c", sql] if self.kind == "postgres" else ["-e", sql]
+
+    def rows(self, sql):
+        """The rows of a query, as tuples of strings."""
+        out = subprocess.run(self.client() + self.command(sql), capture_output=True, text=True, check=True).stdout
+        return [tuple(line.split("\t")) for line in out.splitlines() if line]
+
+    def lock_coupons(self):
+        """Holds an exclusive lock on the coupons table until release(); returns the session."""
+        session = subprocess.Popen(self.client(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        if self.kind == "postgres":
+            session.stdin.write("BEGIN; LOCK TABLE coupons IN ACCESS EXCLUSIVE MODE; SELECT 'locked';\n")
+        else:
+            session.stdin.write("LOCK TABLES coupons WRITE; SELECT 'locked';\n")
+        session.stdin.flush()
+        while "locked" not in session.stdout.readline():
+            pass
+        return session
+
+    def release(self, session):
+        session.communicate("COMMIT;\n" if self.kind == "postgres" else "UNLOCK TABLES;\n", timeout=30)
+
+    def pids(self):
+        """The server's processes, for CPU accounting: those whose command line names its directory
+        under /tmp (the postmaster, mariadbd), and their children (PostgreSQL's backends, which do
+        not name it)."""
+        marker = open(os.path.join(self.state, "cluster" if self.kind == "postgres" else "server")).read().strip()
+        named = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    if marker in open(f"/proc/{entry}/cmdline").read().replace("\0", " "):
+                        named.append(int(entry))
+                except OSError:
+                    pass
+        return sorted(set(named + [child for pid in named for child in children(pid)]))
+
+
+NGINX_MAIN_CONF = """# nginx for the local scale-out stack (harness/servers.py, Nginx): its own prefix,
+# pid file, logs and temporary files in {dir}, never the system's.
+worker_processes {workers};
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+daemon off;
+
+events {{
+    worker_connections 8192;
+}}
+
+http {{
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    default_type application/octet-stream;
+
+    include {dir}/{site};
+}}
+"""
+
+
+class Nginx:
+    """nginx as a non-system instance, in `directory`: a main configuration written here that
+    includes `site` (an http-level file, such as a filled-in deploy/nginx/coupongate-lb.conf),
+    its own pid file, error log and temporary directories; run in the foreground as our child
+    (`nginx -p DIR -c DIR/nginx.conf`, 'daemon off')."""
+
+    def __init__(self, directory, site_text, site="coupongate-lb.conf", workers=1, port=None):
+        self.directory, self.site, self.workers, self.port, self.process = directory, site, workers, port, None
+        os.makedirs(directory, exist_ok=True)
+        if os.geteuid() == 0:
+            # As root the workers run as 'nobody': they must reach the temporary directories.
+            os.chmod(directory, 0o755)
+            parent = os.path.dirname(directory)
+            os.chmod(parent, os.stat(parent).st_mode | 0o111)
+        with open(os.path.join(directory, site), "w") as f:
+            f.write(site_text)
+        self.conf = os.path.join(directory, "nginx.conf")
+        with open(self.conf, "w") as f:
+            f.write(NGINX_MAIN_CONF.format(dir=directory, workers=workers, site=site))
+
+    def test(self):
+        """`nginx -t` on the configuration: (ok, output)."""
+        result = subprocess.run(["nginx", "-t", "-p", self.directory, "-c", self.conf], capture_output=True, text=True)
+        return result.returncode == 0, result.stdout + result.stderr
+
+    def start(self, timeout=15):
+        """Starts nginx; with a `port`, waits until it answers there. Raises NotReady (its message
+        holds the log, e.g. 'Address already in use') when it exits or does not answer."""
+        log = open(os.path.join(self.directory, "out.log"), "w")
+        self.process = subprocess.Popen(["nginx", "-p", self.directory, "-c", self.conf], stdout=log, stderr=subprocess.STDOUT)
+        if self.port is not None:
+            # Any answer will do: nginx itself is up.
+            wait_until("nginx", lambda: request(self.port, "GET", "/nginx-started", timeout=1), timeout, interval=0.05,
+                       process=self.process, details=self.log_tail)
+        elif self.process.poll() is not None:
+            raise NotReady("nginx exited:\n" + self.log_tail())
+        return self
+
+    def log_tail(self, lines=20):
+        text = ""
+        for name in ("out.log", "error.log"):
+            path = os.path.join(self.directory, name)
+            if os.path.exists(path):
+                text += "".join(open(path).readlines()[-lines:])
+        return text
+
+    def reload(self):
+        self.process.send_signal(signal.SIGHUP)
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGQUIT)  # graceful: finish the requests in flight
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def pids(self):
+        """The master's and its workers' pids."""
+        if not self.process or self.process.poll() is not None:
+            return []
+        return [self.process.pid, *children(self.process.pid)]
