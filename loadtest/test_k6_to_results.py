@@ -313,8 +313,11 @@ class RealK6LinesTests(unittest.TestCase):
         self.assertEqual(list(json.loads(sample_stream().lines[1])), ["metric", "type", "data"])
 
 
-class ViolationTests(unittest.TestCase):
-    def test_duplicate_winner_over_issue_and_issued_mismatch(self):
+class InvariantCountsTests(unittest.TestCase):
+    """The converter records what the invariants are judged from and judges nothing:
+    `coupongate loadtest report` does, for every generator's results."""
+
+    def test_counts_are_recorded_and_not_judged(self):
         s = K6Stream()
         s.marker(phase="stress", stages=[{"vus": 300, "seconds": 300}])
         s.request(0.1, 1.0, "200", "1")
@@ -324,34 +327,12 @@ class ViolationTests(unittest.TestCase):
         for i in range(10):
             s.request(0.5 + i / 100, 1.0, "422", str(10 + i))
         _, phase = ingest_bytes(s.bytes(), limit=3)
-        results = conv.build([phase], "http://127.0.0.1:8080", issued={"stress": 3})
+        results = conv.build([phase], "http://127.0.0.1:8080", issued={"stress": 5})
         inv = results["phases"][0]["invariants"]
-        self.assertEqual((inv["limit"], inv["ok200"], inv["distinctWinners"], inv["issued"]), (3, 4, 3, 3))
-        self.assertEqual(len(inv["violations"]), 3, inv["violations"])
-        text = " ".join(inv["violations"])
-        self.assertIn("limit is 3", text)
-        self.assertIn("only 3 distinct userIds", text)
-        self.assertIn("reports 3 issued", text)
+        # Over-issued, a duplicate winner, and issued != 200s: all left to `loadtest report`.
+        self.assertEqual(inv, {"limit": 3, "ok200": 4, "distinctWinners": 3, "issued": 5, "violations": []})
+        self.assertEqual(results["phases"][0]["totals"]["sent"], 14)
         self.assertEqual(conv.validate(results), [])
-
-    def test_under_issue_when_sold_out(self):
-        s = K6Stream()
-        s.marker()
-        s.request(0.1, 1.0, "200", "1")
-        for i in range(5):
-            s.request(0.2 + i / 100, 1.0, "422", str(10 + i))
-        _, phase = ingest_bytes(s.bytes(), limit=3)
-        self.assertEqual(len(phase["invariants"]["violations"]), 1)
-        self.assertIn("exactly 3 should have been issued", phase["invariants"]["violations"][0])
-
-    def test_fewer_requests_than_the_limit_is_no_violation(self):
-        s = K6Stream()
-        s.marker()
-        s.request(0.1, 1.0, "200", "1")
-        s.request(0.2, 1.0, "200", "2")
-        _, phase = ingest_bytes(s.bytes(), limit=100)
-        results = conv.build([phase], "http://x", issued={"baseline": 2})
-        self.assertEqual(results["phases"][0]["invariants"]["violations"], [])
 
     def test_unknown_limit_and_issued(self):
         _, phase = ingest_bytes(sample_stream().bytes())
@@ -387,8 +368,7 @@ class EndToEndTests(unittest.TestCase):
         self.assertEqual(results["startedAt"], "2026-11-24T21:00:00Z")
         inv = results["phases"][0]["invariants"]
         self.assertEqual(inv["issued"], 4)
-        self.assertEqual(inv["violations"],
-                         ["the campaign reports 4 issued after the phase but 3 requests got 200."])
+        self.assertEqual(inv["violations"], [])  # 4 issued but 3 200s: judged by `loadtest report`
 
     def test_validate_catches_broken_results(self):
         _, phase = ingest_bytes(sample_stream().bytes(), limit=3)
