@@ -1,5 +1,6 @@
 """CPU seconds that processes have used, from /proc: the one place the checks and benches read it."""
 import os
+import pathlib
 
 
 def cpu_seconds(*pids, with_reaped_children=False):
@@ -9,7 +10,7 @@ def cpu_seconds(*pids, with_reaped_children=False):
     ticks = 0
     for pid in pids:
         try:
-            fields = open(f"/proc/{pid}/stat").read().rpartition(")")[2].split()
+            fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
         except OSError:
             continue
         # After the ')': state is field 3 of the file, so utime (14) is index 11 here.

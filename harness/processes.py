@@ -2,6 +2,7 @@
 import collections
 import contextlib
 import os
+import pathlib
 import re
 import signal
 import subprocess
@@ -33,6 +34,8 @@ class Coupongate:
             line = self.process.stdout.readline() if time.time() < deadline else ""
             if not line:
                 self.process.kill()
+                self.process.wait()
+                self.process.stdout.close()
                 raise RuntimeError(f"coupongate {self.args[0]} did not start:\n" + "".join(self.lines))
             self.lines.append(line)
             match = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
@@ -40,8 +43,13 @@ class Coupongate:
                 self.port = int(match.group(1))
         self.tail.extend(self.lines)
         # Keep draining the output, so the process never blocks on a full pipe.
-        threading.Thread(target=lambda: [self.tail.append(line) for line in self.process.stdout], daemon=True).start()
+        threading.Thread(target=self._drain, daemon=True).start()
         return self
+
+    def _drain(self):
+        with self.process.stdout:
+            for line in self.process.stdout:
+                self.tail.append(line)
 
     def wait_ready(self, timeout=30):
         """Until GET /health/ready answers 200 (fails at once if the process exits)."""
@@ -82,7 +90,7 @@ def children(pid):
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                stat = open(f"/proc/{entry}/stat").read()
+                stat = pathlib.Path(f"/proc/{entry}/stat").read_text()
             except OSError:
                 continue
             if int(stat.rpartition(")")[2].split()[1]) == pid:

@@ -14,6 +14,7 @@ cluster, and gives the instances --redis URL: the single-node comparison. nginx,
 PostgreSQL are installed with apt-get (as root) when missing.
 """
 import os
+import pathlib
 import re
 import signal
 import subprocess
@@ -31,7 +32,7 @@ TOKEN = "scale-stack-admin-token-0123456789"
 TEMPLATE = os.path.join(REPO, "deploy", "nginx", "coupongate-lb.conf.template")
 DOCUMENTED = os.path.join(REPO, "deploy", "nginx", "coupongate-lb.conf")
 # The upstream servers' fail_timeout in the template, in seconds.
-FAIL_TIMEOUT = float(re.search(r"fail_timeout=(\d+)s", open(TEMPLATE).read()).group(1))
+FAIL_TIMEOUT = float(re.search(r"fail_timeout=(\d+)s", pathlib.Path(TEMPLATE).read_text()).group(1))
 # What deploy/nginx/coupongate-lb.conf is filled in with.
 EXAMPLE = {"listen": "80", "upstreams": ["127.0.0.1:8080", "127.0.0.1:8081", "127.0.0.1:8082"],
            "access_log": "/var/log/nginx/coupongate-access.log"}
@@ -42,7 +43,7 @@ def render_lb_conf(listen, upstreams, access_log, template=TEMPLATE):
     and its @@UPSTREAM@@ line repeated once per instance address. Comment lines are left as they
     are (they name the placeholders)."""
     lines = []
-    for line in open(template).read().splitlines(keepends=True):
+    for line in pathlib.Path(template).read_text().splitlines(keepends=True):
         if line.lstrip().startswith("#"):
             lines.append(line)
         elif "@@UPSTREAM@@" in line:
@@ -59,7 +60,7 @@ def render_lb_conf(listen, upstreams, access_log, template=TEMPLATE):
 
 def documented_conf_is_current():
     """Whether deploy/nginx/coupongate-lb.conf is the template filled in with EXAMPLE."""
-    return open(DOCUMENTED).read() == render_lb_conf(**EXAMPLE)
+    return pathlib.Path(DOCUMENTED).read_text() == render_lb_conf(**EXAMPLE)
 
 
 def supports_redis_cluster(binary):
