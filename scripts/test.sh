@@ -2,21 +2,23 @@
 # The whole test suite, exactly as CI runs it (.ci/run calls this).
 #
 # Installs the system packages the build needs when they are missing
-# (scripts/setup.sh: MariaDB Connector/C), builds in debug mode (warnings are
-# errors, see Package.swift), checks the formatting, installs redis-server when
-# it is missing (the Redis tests start their own servers), starts a throwaway
-# PostgreSQL (servers/postgres-server.sh) and a throwaway MariaDB
+# (scripts/setup.sh: MariaDB Connector/C), checks the formatting and the docs'
+# links (checks.doc_links), runs the Python unit tests (harness/, the k6
+# converter, the link check), builds in debug mode (warnings are errors, see
+# Package.swift), installs redis-server when it is missing (the Redis tests
+# start their own servers), starts a throwaway PostgreSQL
+# (servers/postgres-server.sh) and a throwaway MariaDB
 # (servers/mariadb-server.sh), each installed with apt-get if missing, runs
-# every Swift Testing suite, then
-# drives the real binaries end to end with the checks in checks/ (run as
-# `python3 -m checks.NAME BINARY`, on the shared code in harness/): the embedded
-# default (checks.serve_smoke), the load generator and its reports
-# (checks.loadtest_smoke, with Chromium, installed with apt-get if missing), the
-# monitoring stack (checks.monitoring_check: the dashboard in Chromium, Prometheus
-# and InfluxDB from Debian's packages) and distributed mode under faults with
-# PostgreSQL and with MariaDB as the database of record (checks.distributed_smoke,
-# checks.chaos's short form), and the scale-out stack: a Redis Cluster, three
-# instances behind nginx (checks.cluster_smoke).
+# every Swift Testing suite (the integration targets too:
+# COUPONGATE_INTEGRATION=1), then drives the real binaries end to end with the
+# checks in checks/ (run as `python3 -m checks.NAME BINARY`, on the shared code
+# in harness/): the embedded default (checks.serve_smoke), the load generator
+# and its reports (checks.loadtest_smoke, with Chromium, installed with apt-get
+# if missing), the monitoring stack (checks.monitoring_check: the dashboard in
+# Chromium, Prometheus and InfluxDB from Debian's packages) and distributed mode
+# under faults with PostgreSQL and with MariaDB as the database of record
+# (checks.distributed_smoke, checks.chaos's short form), and the scale-out
+# stack: a Redis Cluster, three instances behind nginx (checks.cluster_smoke).
 # PostgreSQL and MariaDB are stopped and their data deleted on exit, whether the
 # tests pass or not.
 set -euo pipefail
@@ -64,6 +66,12 @@ scripts/setup.sh
 step "format check (swift format lint)"
 swift format lint --strict --recursive Package.swift Sources Tests
 
+step "docs: every relative link resolves, nothing points outside the repository"
+python3 -m checks.doc_links
+
+step "Python unit tests: harness/, the k6 converter (loadtest/k6_to_results.py), the docs link check"
+python3 -m unittest harness.test_harness loadtest.test_k6_to_results checks.test_doc_links
+
 step "build (debug, with tests)"
 swift build --build-tests
 bin="$(swift build --show-bin-path)/coupongate"
@@ -89,13 +97,13 @@ export MYSQL_URL MYSQL_SOCKET_URL MYSQL_TLS_CA MYSQL_TLS_OTHER_CA
 step "unit, store and HTTP tests"
 # Suites run one after another: several drive 20,000 concurrent applies, and on
 # two cores that load would make the deadline and "within a second" tests flaky.
+# The integration test targets (Tests/IntegrationTests, Tests/ClusterIntegrationTests) run only
+# with this set, and then a server they cannot reach is a failure, never a skip.
+export COUPONGATE_INTEGRATION=1
 swift test --skip-build --no-parallel
 
 step "end-to-end: coupongate serve"
 python3 -m checks.serve_smoke "$bin"
-
-step "k6 output converter (loadtest/k6_to_results.py)"
-python3 -m unittest loadtest.test_k6_to_results
 
 step "end-to-end: slowloris, accept burst, oversized input (header timeout, backlog, limits)"
 python3 -m checks.overload_check "$bin"
