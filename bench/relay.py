@@ -36,7 +36,7 @@ import time
 from bench import release_binary
 from harness import REPO
 from harness.cpu import cpu_seconds
-from harness.net import request
+from harness.api import create_campaign
 from harness.processes import Coupongate
 from harness.servers import Database, Redis
 
@@ -50,11 +50,7 @@ def fill_outbox(redis, database, campaign, entries, run_number, logs):
     api = Coupongate("serve", "--port", "0", "--admin-token", TOKEN, "--log-level", "info",
                      "--redis", redis.url, *database.flag).start()
     try:
-        status, _, body = request(api.port, "POST", "/admin/campaigns", headers={
-            "Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
-            body=json.dumps({"id": campaign, "name": campaign, "limit": entries}))
-        if status != 201:
-            raise SystemExit(f"creating {campaign} answered {status}: {body!r}")
+        create_campaign(api.port, TOKEN, campaign, entries)
         issued_key = f"{{c:{campaign}}}:issued"
         wrk = subprocess.Popen(["wrk", "-t2", "-c64", "-d600s", "-s", os.path.join(REPO, "bench", "coupongate.lua"),
                                 f"http://127.0.0.1:{api.port}", "--", "win", f"/campaigns/{campaign}/apply", str(run_number)],

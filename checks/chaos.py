@@ -37,7 +37,6 @@ Usage: python3 -m checks.chaos PATH_TO_COUPONGATE [--rounds N] [--round-seconds 
   python3 -m checks.chaos .build/debug/coupongate --rounds 50
 """
 import argparse
-import json
 import random
 import signal
 import subprocess
@@ -46,6 +45,7 @@ import tempfile
 import threading
 import time
 
+from harness.api import apply_again, create_campaign, parse_apply
 from harness.invariants import answer_violations, row_violations
 from harness.net import request
 from harness.processes import Coupongate
@@ -184,7 +184,7 @@ def drop(stack, campaign, limit, rate, seconds, fault, stall_seconds):
                     status, _, body = request(api.port, "POST", path + str(user), timeout=5)
                 except OSError:
                     status, body = 0, b""
-                sequence = json.loads(body)["sequence"] if status == 200 else None
+                sequence = parse_apply(status, body)[0] if status == 200 else None
                 with lock:
                     answers.append((user, status, sequence))
                 time.sleep(pause)
@@ -219,8 +219,7 @@ def violations_of(stack, campaign, limit, answers, rows):
         return problems + ["the outbox did not drain within 120 s (reconcile)"]
 
     def retry(user):
-        status, _, body = request(stack.apis[0].port, "POST", f"/campaigns/{campaign}/apply?userId={user}")
-        return status, json.loads(body)["coupon"]["sequence"] if status == 409 else None
+        return apply_again(stack.apis[0].port, f"/campaigns/{campaign}/apply?userId={user}")
 
     return problems + row_violations(rows, limit, winners, retry)
 
@@ -252,11 +251,7 @@ def main():
             faults = options.faults.split(",")
             fault = faults[(number - 1) % len(faults)]
             campaign = f"chaos-{number}"
-            status, _, body = request(stack.apis[0].port, "POST", "/admin/campaigns", headers={
-                "Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
-                body=json.dumps({"id": campaign, "name": campaign, "limit": limit}))
-            if status != 201:
-                raise SystemExit(f"creating {campaign} answered {status}: {body!r}")
+            create_campaign(stack.apis[0].port, TOKEN, campaign, limit)
             answers, note = drop(stack, campaign, limit, options.rate, options.round_seconds, fault, options.stall_seconds)
             restarts = stack.relay_restarts
             rows = drained_rows(stack, campaign)

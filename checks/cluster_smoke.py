@@ -41,7 +41,6 @@ Usage: python3 -m checks.cluster_smoke BINARY [--campaigns 30] [--limit L] [--se
 import argparse
 import collections
 import http.client
-import json
 import os
 import random
 import re
@@ -52,6 +51,7 @@ import threading
 import time
 
 from harness import REPO
+from harness.api import apply_again, create_campaign, parse_apply
 from harness.cpu import cpu_seconds
 from harness.invariants import answer_violations, row_violations
 from harness.net import request
@@ -71,16 +71,9 @@ CLUSTER_ROUNDS = {"b", "c"}
 
 # --- campaigns and the drop ------------------------------------------------------------------------
 
-def admin(stack, method, path, body=None):
-    return request(stack.port, method, path, headers={"Authorization": f"Bearer {stack.token}", "Content-Type": "application/json"},
-                   body=json.dumps(body) if body is not None else None)
-
-
 def create_campaigns(stack, ids, limit):
     for campaign in ids:
-        status, _, body = admin(stack, "POST", "/admin/campaigns", {"id": campaign, "name": campaign, "limit": limit})
-        if status != 201:
-            raise SystemExit(f"creating {campaign} through nginx answered {status}: {body!r}")
+        create_campaign(stack.port, stack.token, campaign, limit)
 
 
 Answer = collections.namedtuple("Answer", "campaign user attempt status sequence issued_at kind seconds retry_after rid")
@@ -107,19 +100,6 @@ class Client:
             self.connection = None
             status, retry_after, body = 0, None, b""
         return status, body, retry_after, time.time() - started
-
-
-def parse(status, body):
-    """(sequence, issuedAt, problem kind) of an apply's answer."""
-    try:
-        document = json.loads(body)
-    except ValueError:
-        return None, None, None
-    if status == 200:
-        return document.get("sequence"), document.get("issuedAt"), None
-    kind = document.get("type", "").rpartition(":")[2]
-    coupon = document.get("coupon") or {}
-    return coupon.get("sequence"), coupon.get("issuedAt"), kind
 
 
 class Drop:
@@ -173,7 +153,7 @@ class Drop:
                 if self.keys:
                     headers["Idempotency-Key"] = f"key-{campaign}-{user}"
                 status, body, retry_after, seconds = client.post(f"/campaigns/{campaign}/apply?userId={user}", headers)
-                sequence, issued_at, kind = parse(status, body)
+                sequence, issued_at, kind = parse_apply(status, body)
                 with self.lock:
                     self.answers.append(Answer(campaign, user, attempt, status, sequence, issued_at, kind, seconds, retry_after, rid))
 
@@ -216,11 +196,7 @@ def violations_of(stack, campaign, limit, answers, rows, allowed, same_key=False
     problems += [f"user {a.user} got 503 without Retry-After" for a in answers
                  if a.status == 503 and a.status in allowed and a.retry_after is None]
 
-    def retry(user):
-        status, _, body = request(stack.port, "POST", f"/campaigns/{campaign}/apply?userId={user}")
-        return status, parse(status, body)[0]
-
-    problems += row_violations(rows, limit, winners, retry)
+    problems += row_violations(rows, limit, winners, lambda user: apply_again(stack.port, f"/campaigns/{campaign}/apply?userId={user}"))
     return [f"{campaign}: {problem}" for problem in problems]
 
 
@@ -421,13 +397,13 @@ def idempotency_checks(stack, campaigns, answers, notes):
         for repeat in range(3):
             status, _, body = request(stack.port, "POST", f"/campaigns/{campaign}/apply?userId={user}",
                                       headers={"Idempotency-Key": f"key-{campaign}-{user}", "X-Request-Id": f"d-repeat-{number}-{repeat}"})
-            if status != 200 or parse(status, body)[:2] != (sequence, issued_at):
+            if status != 200 or parse_apply(status, body)[:2] != (sequence, issued_at):
                 problems.append(f"{campaign}: user {user} repeated its key after the drop and got {status} {body[:200]!r}, not its 200")
         # The campaign is sold out by now: an instance may answer that from memory (422
         # sold-out) before it looks at the key; either 422 is right.
         status, _, body = request(stack.port, "POST", f"/campaigns/{campaign}/apply?userId={user + 1_000_000}",
                                   headers={"Idempotency-Key": f"key-{campaign}-{user}"})
-        kind = parse(status, body)[2]
+        kind = parse_apply(status, body)[2]
         reuse_kinds[kind] += 1
         if status != 422 or kind not in ("idempotency-key-reused", "sold-out"):
             problems.append(f"{campaign}: user {user}'s key with another user answered {status} {body[:200]!r}, not 422")
@@ -441,7 +417,7 @@ def idempotency_checks(stack, campaigns, answers, notes):
     def apply(user, copy):
         status, _, body = request(stack.port, "POST", f"/campaigns/{campaign}/apply?userId={user}",
                                   headers={"Idempotency-Key": f"concurrent-{user}", "X-Request-Id": f"d-concurrent-{user}-{copy}"})
-        results[user].append((status, parse(status, body)[:2]))
+        results[user].append((status, parse_apply(status, body)[:2]))
 
     threads = [threading.Thread(target=apply, args=(user, copy)) for user in range(1, 21) for copy in range(3)]
     for thread in threads:
@@ -455,7 +431,7 @@ def idempotency_checks(stack, campaigns, answers, notes):
     for user in range(1, 21):
         status, _, body = request(stack.port, "POST", f"/campaigns/{campaign}/apply?userId={user + 1_000_000}",
                                   headers={"Idempotency-Key": f"concurrent-{user}", "X-Request-Id": f"d-reuse-{user}"})
-        if status != 422 or parse(status, body)[2] != "idempotency-key-reused":
+        if status != 422 or parse_apply(status, body)[2] != "idempotency-key-reused":
             problems.append(f"{campaign}: user {user}'s key with another user answered {status} {body[:200]!r}, not 422 idempotency-key-reused")
     rows, undrained = drained(stack, [campaign], Supervisor(stack))
     if undrained or sorted(s for _, s in rows[campaign]) != list(range(1, 21)):

@@ -14,7 +14,6 @@ while Redis was down, applies answered 503 with Retry-After in under 2 s.
 
 Usage: python3 -m checks.distributed_smoke PATH_TO_COUPONGATE [--seconds-per-round N] [--database postgres|mysql]
 """
-import json
 import signal
 import subprocess
 import sys
@@ -23,6 +22,7 @@ import threading
 import time
 
 from harness.checks import Checks
+from harness.api import apply_again, parse_apply
 from harness.invariants import answer_violations, row_violations
 from harness.net import free_port, request
 from harness.processes import Coupongate
@@ -119,7 +119,7 @@ def main():
         check(all(a[3] < 2.0 for a in unavailable), f"every 503 came within 2 s (slowest {max((a[3] for a in unavailable), default=0):.2f} s)")
         check(all(a[4] is not None for a in unavailable), "every 503 carries Retry-After")
         problems, winners = answer_violations(
-            ((user, status, (json.loads(body)["sequence"], None) if status == 200 else None, None) for user, status, body, _, _ in answers),
+            ((user, status, parse_apply(status, body)[:2], None) for user, status, body, _, _ in answers),
             allowed={409, 503, 0})
         check(not problems, f"only 200, 409 or 503 answers, no user 200 twice: {problems[:5]}")
         print(f"  {len(answers)} answers, {len(winners)} issued, Redis down {outage:.1f} s", flush=True)
@@ -129,11 +129,8 @@ def main():
         rows, undrained = drain(BINARY, common, database, ["default"], timeout=90)
         check(not undrained, f"reconcile finds the database consistent with Redis:\n{undrained.get('default', '')}")
 
-        def retry(user):  # an answer lost in flight: a retry must learn the coupon
-            status, _, body = request(apis[0].port, "POST", f"/coupon/apply?userId={user}")
-            return status, json.loads(body)["coupon"]["sequence"] if status == 409 else None
-
-        problems = row_violations(rows["default"], LIMIT, winners, retry)
+        # An answer lost in flight: a retry must learn the coupon.
+        problems = row_violations(rows["default"], LIMIT, winners, lambda user: apply_again(apis[0].port, f"/coupon/apply?userId={user}"))
         check(not problems, "every 200 has its row with its sequence, no user two rows, rows <= limit, sequences "
               f"1..issued, a row without a 200 answers 409 with it: {len(problems)} violations, e.g. {problems[:5]}")
         extra = sum(1 for user, _ in rows["default"] if user not in winners)

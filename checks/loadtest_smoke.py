@@ -24,6 +24,7 @@ import zlib
 
 from harness import REPO
 from harness.checks import Checks
+from harness.chromium import headless
 from harness.processes import serving
 
 STATUS_KEYS = ["200", "409", "422", "other4xx", "5xx", "other", "network"]
@@ -102,18 +103,17 @@ def count_colour(rows, size, rgb, tolerance=40):
 
 
 def check_in_chromium(check, folder, phases):
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    chromium = headless("--hide-scrollbars")
     check(chromium is not None, "chromium is not installed (scripts/test.sh installs it)")
     if chromium is None:
         return
     page = "file://" + os.path.abspath(os.path.join(folder, "report.html"))
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars"]
-    dom = subprocess.run([chromium, *flags, "--dump-dom", page], capture_output=True, text=True, timeout=120).stdout
+    dom = subprocess.run([*chromium, "--dump-dom", page], capture_output=True, text=True, timeout=120).stdout
     charts = dom.count('<svg class="chart"')
     check(charts == 4 * phases, f"Chromium's DOM has {charts} charts, expected {4 * phases}")
     check(dom.count("<polyline") >= 4 * phases, f"Chromium's DOM has {dom.count('<polyline')} lines")
     shot = os.path.join(folder, "report.png")
-    subprocess.run([chromium, *flags, "--window-size=1280,2400", f"--screenshot={shot}", page],
+    subprocess.run([*chromium, "--window-size=1280,2400", f"--screenshot={shot}", page],
                    capture_output=True, timeout=120)
     check(os.path.exists(shot), "Chromium wrote no screenshot")
     if os.path.exists(shot):

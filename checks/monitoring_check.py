@@ -28,6 +28,7 @@ import urllib.request
 
 from harness import REPO
 from harness.checks import Checks
+from harness.chromium import headless
 from harness.net import free_port, wait_until
 from harness.packages import ensure_installed
 from harness.processes import serving
@@ -41,8 +42,7 @@ def get(url, data=None, timeout=5):
 
 
 def dashboard_numbers(page):
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--virtual-time-budget=2500"]
-    dom = subprocess.run(["chromium", *flags, "--dump-dom", page], capture_output=True, text=True, timeout=120).stdout
+    dom = subprocess.run([*headless("--virtual-time-budget=2500"), "--dump-dom", page], capture_output=True, text=True, timeout=120).stdout
 
     def text(element_id):
         match = re.search(rf'id="{element_id}"[^>]*>([^<]*)<', dom)
@@ -77,7 +77,7 @@ def check_dashboard(check, binary, port, work, screenshot):
         check(number(second["p99"]) is not None, f"dashboard P99 {second['p99']!r}")
         check(second["issued"] == "100", f"dashboard issued for 'default': {second['issued']!r}")
         if screenshot:
-            subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+            subprocess.run([*headless("--hide-scrollbars"),
                             "--virtual-time-budget=10000", "--window-size=1100,560", f"--screenshot={os.path.abspath(screenshot)}",
                             page], capture_output=True, timeout=120)
             check(os.path.exists(screenshot), f"no screenshot at {screenshot}")

@@ -3,7 +3,9 @@
 Run those from the repository root as modules, `python3 -m checks.serve_smoke BINARY`, so that
 this package is importable without touching sys.path:
 
+  api            CouponGate API calls several checks make: create a campaign, apply again
   checks         the pass/fail tally a check prints and exits with
+  chromium       headless Chromium's command line
   net            a free port, one HTTP request, waiting until something is ready
   processes      coupongate processes (serve, relay), `serving()`, a process's children
   packages       Debian packages installed with apt-get when their program is missing

@@ -13,6 +13,7 @@ import threading
 import time
 import unittest
 
+from harness.api import parse_apply
 from harness.checks import Checks
 from harness.cpu import cpu_seconds
 from harness.invariants import answer_violations, row_violations
@@ -203,6 +204,15 @@ class FakeDatabase:
     def rows(self, sql):
         self.queries.append(sql)
         return self.rows_returned
+
+
+class ApiTests(unittest.TestCase):
+    def test_parse_apply(self):
+        self.assertEqual(parse_apply(200, b'{"sequence": 3, "issuedAt": "t"}'), (3, "t", None))
+        already = b'{"type": "urn:coupongate:already-won", "coupon": {"sequence": 2, "issuedAt": "u"}}'
+        self.assertEqual(parse_apply(409, already), (2, "u", "already-won"))
+        self.assertEqual(parse_apply(422, b'{"type": "urn:coupongate:sold-out"}'), (None, None, "sold-out"))
+        self.assertEqual(parse_apply(0, b""), (None, None, None))  # no answer
 
 
 class RelayTests(unittest.TestCase):
