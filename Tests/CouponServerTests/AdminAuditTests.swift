@@ -70,4 +70,25 @@ import Testing
         #expect(audit[2]["status"] == "401" && audit[2]["request_id"] == "probe-1", "a refused attempt is audited with its request id")
         #expect(audit.allSatisfy { $0["peer"] != nil && $0["request_id"]?.isEmpty == false })
     }
+
+    /// A refused admin call is logged with the status the client got, not 500: the route's
+    /// `CouponError` (unknown campaign, duplicate id) is answered 404 or 409.
+    @Test func failedAdminCallsAreLoggedWithTheStatusTheClientGot() async throws {
+        let recorded = Recorded()
+        let logger = Logger(label: "audit-test") { _ in RecordingHandler(recorded: recorded) }
+        let answered = try await TestSupport.withDirectory { directory in
+            var configuration = TestSupport.configuration(directory: directory)
+            configuration.logLevel = .info
+            let app = try await buildApplication(configuration, logger: logger)
+            return try await app.test(.router) { client in
+                let unknown = try await client.execute(uri: "/admin/campaigns/nope/reset", method: .post, headers: TestSupport.adminHeaders)
+                #expect(unknown.headers[.contentType] == "application/problem+json")
+                let created = try await client.createCampaign(#"{"id":"twice","name":"a","limit":5}"#)
+                let duplicate = try await client.createCampaign(#"{"id":"twice","name":"a","limit":5}"#)
+                return [unknown.status, created.status, duplicate.status]
+            }
+        }
+        #expect(answered == [.notFound, .created, .conflict])
+        #expect(recorded.audit.map { $0["status"] } == ["404", "201", "409"])
+    }
 }

@@ -6,6 +6,10 @@ import Logging
 /// path, the created resource's `Location`), the status answered, and the request id. Refused
 /// attempts (401) are logged too: they are what an audit is for. Sits outside
 /// ``AdminAuthMiddleware``, so it sees every answer; only admin routes pay for it.
+///
+/// It sits inside ``ProblemMiddleware``, so a route's error reaches it unanswered: it turns the
+/// error into the client's answer with ``ProblemMiddleware`` itself, so the line records the
+/// status the client got (a `CouponError` is not an `HTTPResponseError`: 404, 409 …, not 500).
 struct AdminAuditMiddleware: RouterMiddleware {
     typealias Context = CouponRequestContext
 
@@ -15,9 +19,9 @@ struct AdminAuditMiddleware: RouterMiddleware {
             Self.log(request, context: context, status: response.status, location: response.headers[.location])
             return response
         } catch {
-            let status = (error as? any HTTPResponseError)?.status ?? .internalServerError
-            Self.log(request, context: context, status: status, location: nil)
-            throw error
+            let response = ProblemMiddleware.response(for: error, request: request, context: context)
+            Self.log(request, context: context, status: response.status, location: nil)
+            return response
         }
     }
 

@@ -12,24 +12,33 @@ struct ProblemMiddleware: RouterMiddleware {
     typealias Context = CouponRequestContext
 
     /// Tells a known path called with another method (405) from an unknown path (404).
-    let routes = DocumentedRoutes(openAPI: OpenAPIDocument.yaml)
+    static let routes = DocumentedRoutes(openAPI: OpenAPIDocument.yaml)
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
-        } catch let problem as Problem {
+        } catch {
+            return Self.response(for: error, request: request, context: context)
+        }
+    }
+
+    /// The answer a client gets for `error`: the one mapping from errors to problems, which
+    /// ``AdminAuditMiddleware`` also uses so that it logs the status the client got.
+    static func response(for error: any Error, request: Request, context: Context) -> Response {
+        switch error {
+        case let problem as Problem:
             return problem.response
-        } catch let error as CouponError {
+        case let error as CouponError:
             if error.code == .storeUnavailable {
                 context.logger.warning("Store unavailable", metadata: ["error": "\(error)", "request_id": "\(context.requestID)"])
             }
             return Problem(error).response
-        } catch let error as HTTPError {
-            return self.problem(for: error, request: request).response
-        } catch let error as any HTTPResponseError {
+        case let error as HTTPError:
+            return Self.problem(for: error, request: request).response
+        case let error as any HTTPResponseError:
             let status = error.status
             return Problem(status, kind: "http-\(status.code)", title: status.reasonPhrase, detail: "\(error)").response
-        } catch {
+        default:
             context.logger.error(
                 "Unhandled error",
                 metadata: ["error": "\(error)", "path": "\(request.uri.path)", "request_id": "\(context.requestID)"]
@@ -44,12 +53,12 @@ struct ProblemMiddleware: RouterMiddleware {
     }
 
     /// Hummingbird's own errors: unknown routes, oversized bodies and the like.
-    func problem(for error: HTTPError, request: Request) -> Problem {
+    static func problem(for error: HTTPError, request: Request) -> Problem {
         let detail: String
         let kind: String
         switch error.status {
         case .notFound:
-            if let methods = self.routes.methods(for: request.uri.path), !methods.contains(request.method.rawValue) {
+            if let methods = Self.routes.methods(for: request.uri.path), !methods.contains(request.method.rawValue) {
                 var problem = Problem(
                     .methodNotAllowed,
                     kind: "method-not-allowed",
