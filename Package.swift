@@ -61,6 +61,7 @@ let package = Package(
                 "CouponCore",
                 "RESP",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -107,17 +108,19 @@ let package = Package(
                 "CouponAuth",
                 "CouponStore",
                 "CouponMySQL",
-                "RESP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
+            // Served at /openapi.yaml and read for the route list; embedded, so the binary needs no resource folder.
+            resources: [.embedInCode("openapi.yaml")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -154,6 +157,7 @@ let package = Package(
         .target(
             name: "CouponTestSupport",
             dependencies: [
+                "CouponCore",
                 "CouponStore",
                 "CouponMySQL",
                 "RESP",
@@ -187,7 +191,6 @@ let package = Package(
                 "CouponStore",
                 "CouponMySQL",
                 "CouponTestSupport",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -195,6 +198,20 @@ let package = Package(
         .testTarget(
             name: "CouponRedisTests",
             dependencies: [
+                "CouponCore",
+                "CouponRedis",
+                "CouponTestSupport",
+                "RESP",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The tests that need real servers: run (and a missing server fails) only with
+        // COUPONGATE_INTEGRATION=1, which scripts/test.sh sets after starting them.
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 "CouponCore",
                 "CouponRedis",
@@ -202,7 +219,24 @@ let package = Package(
                 "CouponMySQL",
                 "CouponTestSupport",
                 "RESP",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ClusterIntegrationTests",
+            dependencies: [
+                "CouponCore",
+                "CouponRedis",
+                "CouponStore",
+                "CouponTestSupport",
+                "RESP",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -228,6 +262,7 @@ let package = Package(
             dependencies: [
                 "CouponCore",
                 "CouponMySQL",
+                "CouponRedis",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 "CouponTestSupport",

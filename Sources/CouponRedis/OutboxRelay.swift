@@ -2,6 +2,7 @@ import CoreMetrics
 import CouponCore
 import Foundation
 import Logging
+import Metrics
 import RESP
 import ServiceLifecycle
 import Synchronization
@@ -226,7 +227,7 @@ public struct OutboxRelay: Service {
                 self.writeStarted.begin()
                 defer { self.writeStarted.end() }
                 try await self.store.write(writes)
-                self.metrics.insert.recordInterval(since: start)
+                self.metrics.insert.record(duration: ContinuousClock.now - start)
                 if attempt > 1 { self.logger.notice("Database accepts writes again", metadata: ["attempts": "\(attempt)"]) }
                 return
             } catch {

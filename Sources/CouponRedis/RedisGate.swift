@@ -1,6 +1,7 @@
 import CoreMetrics
 import CouponCore
 import Logging
+import Metrics
 import RESP
 import Synchronization
 
@@ -150,7 +151,7 @@ public final class RedisGate: CouponGate {
             self.metrics.redisErrors.increment()
             self.logger.warning("Gate call failed ambiguously; repeating it once", metadata: ["error": "\(error)"])
             let repeated = try await self.runIssue(keys: keys, arguments: arguments)
-            self.metrics.issueCall.recordInterval(since: start)
+            self.metrics.issueCall.record(duration: ContinuousClock.now - start)
             guard let answers = try IssueAnswer.parse(repeated.0, count: applicants.count) else {
                 throw CouponError(.storeUnavailable, "Redis lost campaign '\(campaign)' during the call; retry shortly.")
             }
@@ -160,7 +161,7 @@ public final class RedisGate: CouponGate {
             }
             return self.checkReplicas(found, acknowledged: repeated.acknowledged)
         }
-        self.metrics.issueCall.recordInterval(since: start)
+        self.metrics.issueCall.record(duration: ContinuousClock.now - start)
         self.metrics.issueBatchSize.record(applicants.count)
         if let answers = try IssueAnswer.parse(reply.0, count: applicants.count) {
             return self.checkReplicas(answers, acknowledged: reply.acknowledged)

@@ -5,7 +5,6 @@ import CouponStore
 import Foundation
 import Hummingbird
 import Logging
-import RESP
 import ServiceLifecycle
 
 /// Builds the CouponGate application: the embedded default (an in-process

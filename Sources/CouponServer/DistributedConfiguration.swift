@@ -1,8 +1,7 @@
 import CouponMySQL
+import CouponRedis
 import CouponStore
 import Logging
-import RESP
-import ServiceLifecycle
 
 /// Distributed mode: the gate in Redis, coupons in a database of record (PostgreSQL or MySQL).
 public struct DistributedConfiguration: Sendable {
@@ -29,25 +28,12 @@ public struct DistributedConfiguration: Sendable {
     }
 
     /// Where the gate lives: one Redis server, or a Redis Cluster.
-    public enum Redis: Sendable {
-        case server(RedisConfiguration)
-        case cluster(RedisClusterConfiguration)
-
-        /// A client for it, not yet running: add it to a `ServiceGroup`.
-        public func makeClient(logger: Logger) -> any RedisCommandSender & Service {
-            switch self {
-            case .server(let configuration): RedisClient(configuration: configuration, logger: logger)
-            case .cluster(let configuration): RedisClusterClient(configuration: configuration, logger: logger)
-            }
-        }
-    }
-
-    public var redis: Redis
+    public var redis: RedisDeployment
     public var database: Database
     /// Run the outbox relay in the API process too (`serve --with-relay`).
     public var withRelay: Bool
 
-    public init(redis: Redis, database: Database, withRelay: Bool = false) {
+    public init(redis: RedisDeployment, database: Database, withRelay: Bool = false) {
         self.redis = redis
         self.database = database
         self.withRelay = withRelay
@@ -97,16 +83,12 @@ public struct DistributedConfiguration: Sendable {
                 "--redis needs a database of record too: --postgres URL or --mysql URL (or give neither for the embedded default)"
             )
         case (let redisSetting?, let databaseSetting?):
-            let redis: Redis
+            let redis: RedisDeployment
             do {
-                if clusterSetting != nil {
-                    let urls = redisSetting.text.split(separator: ",").map { String($0.filter { $0 != " " }) }
-                    redis = .cluster(try RedisClusterConfiguration(urls: urls))
-                } else {
-                    redis = .server(try RedisConfiguration(url: redisSetting.text))
-                }
+                redis =
+                    clusterSetting != nil ? try RedisDeployment(clusterURLs: redisSetting.text) : try RedisDeployment(serverURL: redisSetting.text)
             } catch {
-                throw SettingError("invalid value for \(redisSetting.source): \(Self.message(of: error))")
+                throw SettingError("invalid value for \(redisSetting.source): \(error.message)")
             }
             let database: Database
             do {
@@ -116,9 +98,5 @@ public struct DistributedConfiguration: Sendable {
             }
             self.init(redis: redis, database: database, withRelay: relay)
         }
-    }
-
-    private static func message(of error: any Error) -> String {
-        (error as? RedisClientError)?.message ?? "\(error)"
     }
 }

@@ -1,6 +1,6 @@
+import CouponRedis
 import CouponStore
 import Logging
-import RESP
 
 /// Waits, bounded, for the database of record and Redis at start, and migrates the database.
 ///
@@ -9,7 +9,7 @@ import RESP
 /// then fails with one line naming what did not answer.
 struct DistributedStartup {
     let store: any DatabaseOfRecord
-    let redis: any RedisCommandSender
+    let redis: RedisService
     let logger: Logger
     var timeout: Duration = .seconds(30)
 

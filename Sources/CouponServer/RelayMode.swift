@@ -3,7 +3,6 @@ import CouponRedis
 import CouponStore
 import Hummingbird
 import Logging
-import RESP
 import ServiceLifecycle
 import UnixSignals
 

@@ -9,6 +9,13 @@ public struct SettingError: Error, CustomStringConvertible, Sendable {
 
 extension ServerConfiguration {
     public typealias SettingError = CouponServer.SettingError
+
+    /// `environment` without any `COUPONGATE_…` setting: for a child process that must run
+    /// with the settings its parent gives as flags and nothing the shell exported (the
+    /// embedded default that `loadtest` starts).
+    public static func withoutSettings(_ environment: [String: String]) -> [String: String] {
+        environment.filter { !$0.key.hasPrefix(SettingReader.variablePrefix) }
+    }
 }
 
 /// One setting's raw text and where it came from (`--flag` or `VARIABLE`), for error messages.
@@ -23,6 +30,9 @@ struct Setting {
 
 /// Reads settings from their flag, else their `COUPONGATE_…` environment variable.
 struct SettingReader {
+    /// Every setting's variable starts with it.
+    static let variablePrefix = "COUPONGATE_"
+
     let environment: [String: String]
 
     func pick(_ flag: String?, option: String, variable: String) -> Setting? {

@@ -1,3 +1,4 @@
+import CouponServer
 import Foundation
 import LoadGen
 import NIOCore
@@ -29,12 +30,9 @@ struct EmbeddedServerProcess {
             "--data-dir", folder.appending(path: "data").path,
             "--default-limit", String(limit), "--admin-token", token, "--log-level", "warning",
         ]
-        var environment = ProcessInfo.processInfo.environment
-        // The child must be the embedded default whatever this shell exports.
-        for name in ["COUPONGATE_REDIS_URL", "COUPONGATE_POSTGRES_URL", "COUPONGATE_WITH_RELAY"] {
-            environment.removeValue(forKey: name)
-        }
-        process.environment = environment
+        // The child must be the embedded default whatever this shell exports: no Redis or
+        // database URL, no auth mode, rate or in-flight limit of the parent's.
+        process.environment = ServerConfiguration.withoutSettings(ProcessInfo.processInfo.environment)
         process.standardOutput = log
         process.standardError = log
         try process.run()

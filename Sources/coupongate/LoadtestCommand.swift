@@ -206,7 +206,12 @@ struct LoadtestRunCommand: AsyncParsableCommand {
 struct LoadtestReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "Render report.md, report.html and charts/ from a results.json (e.g. the k6 runner's)."
+        abstract: "Judge a results.json (e.g. the k6 runner's) and render report.md, report.html and charts/.",
+        discussion: """
+            The invariants of every phase are judged again from the counts in the file, by the same \
+            rules as the built-in generator's, whatever violations the producer wrote; the exit status \
+            is 1 if any is violated.
+            """
     )
 
     @Argument(help: "The results.json to render.")
@@ -219,7 +224,7 @@ struct LoadtestReportCommand: AsyncParsableCommand {
         let file = URL(fileURLWithPath: results)
         let loaded: LoadResults
         do {
-            loaded = try ReportFiles.read(file)
+            loaded = try ReportFiles.read(file).rechecked()
         } catch let error as LoadGenError {
             throw ValidationError(error.description)
         }

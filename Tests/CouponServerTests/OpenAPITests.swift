@@ -8,14 +8,12 @@ import Testing
 
 @Suite struct OpenAPITests {
     @Test func theServedDocumentIsOpenapiYamlAsCommitted() async throws {
+        // The repository's openapi.yaml (a link to the target's resource, which SwiftPM embeds).
         let file = URL(fileURLWithPath: #filePath)
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("openapi.yaml")
         let committed = try String(contentsOf: file, encoding: .utf8)
-        #expect(
-            OpenAPIDocument.yaml + "\n" == committed,
-            "Sources/CouponServer/Controllers/OpenAPIDocument.swift is stale: run scripts/embed_openapi.py"
-        )
+        #expect(committed.hasPrefix("openapi: 3.1"))
         try await TestSupport.withDirectory { directory in
             try await TestSupport.withApp(directory: directory) { client in
                 let response = try await client.execute(uri: "/openapi.yaml", method: .get)

@@ -1,4 +1,5 @@
 import CouponMySQL
+import CouponRedis
 import CouponServer
 import CouponStore
 import Logging
@@ -90,6 +91,25 @@ import Testing
 
 @Suite struct DistributedConfigurationTests {
     typealias Flags = ServerConfiguration.Flags
+
+    /// `loadtest` starts its embedded default with `withoutSettings` of its own environment:
+    /// whatever the shell exports, the child is the embedded default with default limits.
+    @Test func aChildWithoutSettingsIsTheEmbeddedDefaultWhateverTheShellExports() throws {
+        let shell = [
+            "COUPONGATE_MYSQL_URL": "mysql://u:p@127.0.0.1:3306/db", "COUPONGATE_AUTH": "jwt",
+            "COUPONGATE_RATE_LIMIT_USER": "5/s", "COUPONGATE_MAX_IN_FLIGHT": "8", "PATH": "/usr/bin", "HOME": "/root",
+        ]
+        #expect(throws: SettingError.self, "the shell's settings alone do not even start") {
+            try ServerConfiguration(flags: Flags(), environment: shell)
+        }
+        let child = ServerConfiguration.withoutSettings(shell)
+        #expect(child == ["PATH": "/usr/bin", "HOME": "/root"], "everything but the settings is kept")
+        let configuration = try ServerConfiguration(flags: Flags(), environment: child)
+        #expect(configuration.distributed == nil)
+        #expect(configuration.authentication == .queryParameter)
+        #expect(configuration.userRateLimit == nil)
+        #expect(configuration.maxInFlight == 4096)
+    }
 
     @Test func neitherURLIsTheEmbeddedDefault() throws {
         #expect(try ServerConfiguration(flags: Flags(), environment: [:]).distributed == nil)

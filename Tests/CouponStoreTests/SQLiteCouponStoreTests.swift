@@ -1,5 +1,6 @@
 import CouponCore
 import CouponStore
+import CouponTestSupport
 import Foundation
 import Logging
 import Testing

@@ -114,21 +114,21 @@ import Testing
         var status = StatusCounts()
         status[.ok200] = 3
         status[.soldOut422] = 10
-        let fine = PhaseResult.Invariants.check(limit: 3, winners: [1, 2, 3], issued: 3, status: status, sent: 13)
+        let fine = PhaseResult.Invariants.check(limit: 3, ok200: 3, distinctWinners: 3, issued: 3, status: status, sent: 13)
         #expect(fine.violations.isEmpty)
-        let duplicate = PhaseResult.Invariants.check(limit: 3, winners: [1, 2, 2], issued: 3, status: status, sent: 13)
+        let duplicate = PhaseResult.Invariants.check(limit: 3, ok200: 3, distinctWinners: 2, issued: 3, status: status, sent: 13)
         #expect(duplicate.violations == ["3 answers were 200 but only 2 distinct users won: a duplicate"])
-        let lost = PhaseResult.Invariants.check(limit: 3, winners: [1, 2, 3], issued: 4, status: status, sent: 14)
+        let lost = PhaseResult.Invariants.check(limit: 3, ok200: 3, distinctWinners: 3, issued: 4, status: status, sent: 14)
         #expect(lost.violations.count == 2)
         #expect(lost.violations.contains("the server reports 4 issued but clients got 3 200s"))
         #expect(lost.violations.contains("14 requests were sent but 13 were counted"))
         var over = status
         over[.ok200] = 4
-        let overIssued = PhaseResult.Invariants.check(limit: 3, winners: [1, 2, 3, 4], issued: 4, status: over, sent: 14)
+        let overIssued = PhaseResult.Invariants.check(limit: 3, ok200: 4, distinctWinners: 4, issued: 4, status: over, sent: 14)
         #expect(overIssued.violations == ["4 requests got 200 but the limit is 3: over-issued"])
         var under = status
         under[.ok200] = 2
-        let soldOutEarly = PhaseResult.Invariants.check(limit: 3, winners: [1, 2], issued: 2, status: under, sent: 12)
+        let soldOutEarly = PhaseResult.Invariants.check(limit: 3, ok200: 2, distinctWinners: 2, issued: 2, status: under, sent: 12)
         #expect(soldOutEarly.violations == ["clients were told 'sold out' but only 2 of 3 got 200"])
     }
 }

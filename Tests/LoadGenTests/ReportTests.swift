@@ -91,6 +91,32 @@ import Testing
         #expect(throws: LoadGenError.self) { try ReportFiles.read(folder.appending(path: "bad.json")) }
     }
 
+    /// `loadtest report` judges a file by the counts in it, not by the violations its producer
+    /// wrote: a k6 converter that missed an over-issue, or wrote a made-up problem, is corrected.
+    @Test func recheckingJudgesTheCountsNotTheProducersVerdict() throws {
+        var results = Self.results()
+        #expect(results.rechecked().phases.map(\.invariants.violations) == [[], []], "the made-up problem is gone: the counts hold")
+
+        results.phases[0].invariants.ok200 = 101
+        results.phases[0].invariants.distinctWinners = 101
+        results.phases[1].invariants.distinctWinners = 99
+        results.phases[1].invariants.issued = nil
+        let judged = results.rechecked().phases.map(\.invariants.violations)
+        #expect(judged[0].contains("101 requests got 200 but the limit is 100: over-issued"))
+        #expect(judged[0].contains("the server reports 100 issued but clients got 101 200s"))
+        #expect(judged[1] == ["100 answers were 200 but only 99 distinct users won: a duplicate"])
+
+        // Sold out with fewer 200s than the limit and no errors: a lost coupon, whoever ran the load.
+        var short = Self.results()
+        short.phases[0].invariants.ok200 = 90
+        short.phases[0].invariants.distinctWinners = 90
+        short.phases[0].invariants.issued = 90
+        short.phases[0].totals.status = StatusCounts()
+        short.phases[0].totals.status[.ok200] = 90
+        short.phases[0].totals.status[.soldOut422] = short.phases[0].totals.sent - 90
+        #expect(short.rechecked().phases[0].invariants.violations == ["clients were told 'sold out' but only 90 of 100 got 200"])
+    }
+
     /// A spike: 10 VUs at 1 ms, 1000 VUs at 80 ms, 10 VUs again; the second after the drop
     /// still drains the spike's requests, the one after is back to normal.
     @Test func stageTableAndSpikeRecovery() throws {

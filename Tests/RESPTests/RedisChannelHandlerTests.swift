@@ -1,3 +1,4 @@
+import CouponTestSupport
 import Logging
 import NIOCore
 import NIOEmbedded

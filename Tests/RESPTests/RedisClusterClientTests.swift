@@ -20,16 +20,6 @@ private func clusterClient(_ cluster: FakeCluster, commandTimeout: Duration = .s
     return RedisClusterClient(configuration: configuration, logger: logger)
 }
 
-/// Runs `client` while `body` runs (after it fetched a slot map and connected), then cancels it.
-func withRunning<T: Sendable>(_ client: RedisClusterClient, _ body: @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await client.run() }
-        defer { group.cancelAll() }
-        try await eventually("the cluster client connects") { client.isConnected }
-        return try await body()
-    }
-}
-
 private func bulk(_ text: String) -> RESPValue {
     .bulkString(ByteBuffer(string: text))
 }
@@ -44,7 +34,7 @@ private func bulk(_ text: String) -> RESPValue {
         a.answer { _, _ in .value(.error("MOVED \(slot) 127.0.0.1:\(b.port)")) }
         b.answer { command, _ in .value(bulk("b has \(command[1])")) }
         let client = clusterClient(cluster)
-        try await withRunning(client) { () async throws in
+        try await withRunning(client) { _ async throws in
             let refreshes = cluster.shardsRequests
             // The slot really moved: the next map says so.
             cluster.assign(slot.rawValue...slot.rawValue, to: 1)
@@ -70,7 +60,7 @@ private func bulk(_ text: String) -> RESPValue {
         // As Redis does: an importing node serves the key only right after ASKING.
         b.answer { command, asking in asking ? .value(bulk("b has \(command[1])")) : .value(.error("MOVED \(slot) 127.0.0.1:\(a.port)")) }
         let client = clusterClient(cluster)
-        try await withRunning(client) { () async throws in
+        try await withRunning(client) { _ async throws in
             try await Task.sleep(for: .milliseconds(150))  // past the first refresh's spacing
             let refreshes = cluster.shardsRequests
             #expect(try await client.send(RedisCommand("GET", ["k"])) == bulk("b has k"))
@@ -95,7 +85,7 @@ private func bulk(_ text: String) -> RESPValue {
         a.answer { _, _ in .value(.error("MOVED \(slot) 127.0.0.1:\(b.port)")) }
         b.answer { _, _ in .value(.error("MOVED \(slot) 127.0.0.1:\(a.port)")) }
         let client = clusterClient(cluster)
-        try await withRunning(client) { () async throws in
+        try await withRunning(client) { _ async throws in
             let start = ContinuousClock.now
             let error = await clientError { try await client.send(RedisCommand("GET", ["k"])) }
             #expect(error?.code == .unavailable)
@@ -115,7 +105,7 @@ private func bulk(_ text: String) -> RESPValue {
         cluster.assign(0...16383, to: 0)
         a.answer { _, _ in .value(.error("CLUSTERDOWN Hash slot not served")) }
         let client = clusterClient(cluster)
-        try await withRunning(client) { () async throws in
+        try await withRunning(client) { _ async throws in
             let start = ContinuousClock.now
             let error = await clientError { try await client.send(RedisCommand("EVALSHA", ["sha", 1, "{c:7}:meta"])) }
             let elapsed = ContinuousClock.now - start
@@ -143,7 +133,7 @@ private func bulk(_ text: String) -> RESPValue {
             calls.increment() <= 2 ? .value(.error("TRYAGAIN Multiple keys request during rehashing of slot")) : .value(.integer(2))
         }
         let client = clusterClient(cluster)
-        try await withRunning(client) { () async throws in
+        try await withRunning(client) { _ async throws in
             #expect(try await client.send(RedisCommand("DEL", ["{t}a", "{t}b"])) == .integer(2))
             #expect(a.count("DEL") == 3)
         }
@@ -157,7 +147,7 @@ private func bulk(_ text: String) -> RESPValue {
         a.answer { _, _ in .swallow }
         b.answer { _, _ in .value(.simpleString("OK")) }
         let client = clusterClient(cluster, commandTimeout: .milliseconds(300))
-        try await withRunning(client) { () async throws in
+        try await withRunning(client) { _ async throws in
             let start = ContinuousClock.now
             let error = await clientError { try await client.send(RedisCommand("INCR", ["counter"])) }
             #expect(error?.code == .timeout)
@@ -180,7 +170,7 @@ private func bulk(_ text: String) -> RESPValue {
         let slot = HashSlot(key: "k")
         cluster.assign(slot.rawValue...slot.rawValue, toPort: deadPort)
         let client = clusterClient(cluster, commandTimeout: .seconds(1))
-        try await withRunning(client) { () async throws in
+        try await withRunning(client) { _ async throws in
             #expect(client.slotMap?.master(for: slot)?.port == deadPort)
             cluster.assign(slot.rawValue...slot.rawValue, to: 1)
             #expect(try await client.send(RedisCommand("GET", ["k"])) == bulk("b has k"))
@@ -201,7 +191,7 @@ private func bulk(_ text: String) -> RESPValue {
         }
         b.answer { command, _ in .value(bulk("b:\(command[1])")) }
         let client = clusterClient(cluster)
-        try await withRunning(client) { () async throws in
+        try await withRunning(client) { _ async throws in
             let keys = (0..<40).map { "key\($0)" } + [movedKey]
             let replies = try await client.pipeline(keys.map { RedisCommand("GET", [.string($0)]) } + [RedisCommand("HGET", ["k", "f"])])
             var expected = keys.map { key in
@@ -226,7 +216,7 @@ private func bulk(_ text: String) -> RESPValue {
             command[1] == "down" ? .value(.error("CLUSTERDOWN The cluster is down")) : .value(.error("ERR no such thing"))
         }
         let client = clusterClient(cluster)
-        try await withRunning(client) { () async throws in
+        try await withRunning(client) { _ async throws in
             let replies = try await client.pipeline([RedisCommand("GET", ["up"]), RedisCommand("GET", ["down"])])
             #expect(replies.first == .error("ERR no such thing"))
             #expect(replies.last?.description.contains("gave up on GET (slot \(HashSlot(key: "down"))) after 6 attempts: no master owns") == true)
@@ -245,7 +235,7 @@ private func bulk(_ text: String) -> RESPValue {
             }
         }
         let client = clusterClient(cluster)
-        try await withRunning(client) { () async throws in
+        try await withRunning(client) { _ async throws in
             try await eventually("every master is connected") { cluster.nodes.allSatisfy { $0.count("HELLO") >= 1 } }
             #expect(try await client.send(RedisCommand("SCRIPT", ["LOAD", "return 1"])) == bulk("sha-of-return 1"))
             #expect(cluster.nodes.map { $0.count("SCRIPT") } == [1, 1, 1])

@@ -1,9 +1,9 @@
 import CoreMetrics
 import CouponAuth
 import CouponCore
-import CouponRedis
 import HTTPTypes
 import Hummingbird
+import Metrics
 
 /// `POST /coupon/apply?userId=` (the seed's route, campaign `default`) and
 /// `POST /campaigns/{id}/apply?userId=`.
@@ -66,7 +66,7 @@ struct ApplyController {
             throw error
         }
         if let metrics {
-            metrics.gateDuration.recordInterval(since: start)
+            metrics.gateDuration.record(duration: ContinuousClock.now - start)
             metrics.count(outcome)
         }
         switch outcome {

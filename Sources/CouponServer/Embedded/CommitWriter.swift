@@ -1,7 +1,7 @@
 import CoreMetrics
 import CouponCore
-import CouponRedis
 import Logging
+import Metrics
 import ServiceLifecycle
 
 /// Commits what the embedded gate queues, many writes per transaction.
@@ -42,7 +42,7 @@ struct CommitWriter: Service {
             do {
                 let start = ContinuousClock.now
                 try await self.store.write(batch.map(\.write))
-                self.metrics?.commitDuration.recordInterval(since: start)
+                self.metrics?.commitDuration.record(duration: ContinuousClock.now - start)
                 self.metrics?.commitBatchSize.record(batch.count)
                 self.queue.committed(through: last)
                 if attempt > 1 {

@@ -1,7 +1,7 @@
 import CoreMetrics
-import CouponRedis
 import HTTPTypes
 import Hummingbird
+import Metrics
 import Synchronization
 
 /// Counts requests by route pattern, method and status, and times them by route
@@ -34,7 +34,7 @@ struct HTTPMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
         let key = Key(route: context.endpointPath ?? "unmatched", method: request.method, status: response.status.code)
         let (counter, timer) = self.instruments(for: key)
         counter.increment()
-        timer.recordInterval(since: start)
+        timer.record(duration: ContinuousClock.now - start)
         return response
     }
 

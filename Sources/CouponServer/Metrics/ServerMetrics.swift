@@ -3,7 +3,6 @@ import CouponCore
 import CouponRedis
 import Logging
 import Prometheus
-import RESP
 
 /// The service's metrics, recorded through swift-metrics into a Prometheus registry of its
 /// own (no global bootstrap, so several apps in one test process stay apart) and served at
@@ -100,7 +99,7 @@ public final class ServerMetrics: Sendable {
 
     /// Measures the relays' backlog over `campaigns` in Redis and records it; a Redis that
     /// does not answer leaves the last values and is logged, not a failed scrape.
-    func recordBacklog(of campaigns: [CampaignID], redis: any RedisCommandSender, logger: Logger) async {
+    func recordBacklog(of campaigns: [CampaignID], redis: RedisService, logger: Logger) async {
         do {
             var backlog = OutboxBacklog.empty
             for campaign in campaigns {

@@ -13,6 +13,10 @@ enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
 
     var testDescription: String { self.rawValue }
 
+    /// The backends the contract runs on: SQLite (in process) always, the servers only with
+    /// the integration switch on, where a missing server fails the test.
+    static var contract: [StoreBackend] { IntegrationSuite.isEnabled ? Self.allCases : [.sqlite] }
+
     /// A new, empty, migrated store, open for the duration of `body`.
     @discardableResult
     func withStore<T>(_ body: (any CouponStore) async throws -> T) async throws -> T {
@@ -38,18 +42,5 @@ enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
                 try await TestMySQL.withStore(url) { store in try await body(store) }
             }
         }
-    }
-}
-
-/// Values shared by the store tests.
-enum Fixture {
-    static let now = Timestamp(millisecondsSince1970: 1_700_000_000_000)
-
-    static func campaign(_ id: String, limit: Int64 = 10) throws -> Campaign {
-        try Campaign(id: CampaignID(validating: id), name: id, limit: limit, createdAt: Self.now)
-    }
-
-    static func coupon(_ campaign: String, user: Int64, sequence: Int64, issuedAt: Timestamp = Self.now) throws -> Coupon {
-        Coupon(campaignID: try CampaignID(validating: campaign), userID: try UserID(user), sequence: sequence, issuedAt: issuedAt)
     }
 }

@@ -1,10 +1,9 @@
+import RESP
 import Testing
-
-@testable import RESP
 
 /// Runs `body`, expects it to throw a `RedisClientError`, and returns it (nil, with the test
 /// failed, when it returned or threw something else).
-func clientError(_ body: () async throws -> some Any) async -> RedisClientError? {
+public func clientError(_ body: () async throws -> some Any) async -> RedisClientError? {
     do {
         _ = try await body()
         Issue.record("expected a RedisClientError, got a value")

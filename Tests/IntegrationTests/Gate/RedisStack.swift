@@ -9,24 +9,6 @@ import RESP
 import ServiceLifecycle
 import Testing
 
-/// The database of record a ``RedisStack`` writes to, on the servers scripts/test.sh starts.
-enum RecordDatabase: String, CaseIterable, Sendable, CustomTestStringConvertible {
-    case postgres
-    case mysql
-
-    var testDescription: String { self.rawValue }
-
-    /// A fresh database with a running, migrated store on it for the duration of `body`.
-    func withStore<T>(_ body: (any CouponStore) async throws -> T) async throws -> T {
-        switch self {
-        case .postgres:
-            try await TestPostgres.withDatabase { url in try await TestPostgres.withStore(url) { try await body($0) } }
-        case .mysql:
-            try await TestMySQL.withDatabase { url in try await TestMySQL.withStore(url) { try await body($0) } }
-        }
-    }
-}
-
 /// One distributed deployment for a test: a private redis-server, a fresh database of record (PostgreSQL
 /// unless the test picks MariaDB), and `instances` API instances (a client, a gate and a sold-out
 /// watcher each) sharing them.

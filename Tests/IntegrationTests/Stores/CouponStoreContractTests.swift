@@ -1,10 +1,12 @@
 import CouponCore
 import CouponStore
+import CouponTestSupport
 import Testing
 
-/// What every ``CouponStore`` must do, run against each backend (SQLite, PostgreSQL and MariaDB).
+/// What every ``CouponStore`` must do, run against each backend: SQLite always, PostgreSQL and MariaDB
+/// with the integration switch (``IntegrationSuite``) on.
 @Suite struct CouponStoreContractTests {
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.contract)
     func writesAndReadsBack(_ backend: StoreBackend) async throws {
         try await backend.withStore { store in
             let windowed = try Campaign(
@@ -30,7 +32,7 @@ import Testing
         }
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.contract)
     func extremeValuesRoundTripExactly(_ backend: StoreBackend) async throws {
         try await backend.withStore { store in
             let id = String(repeating: "z", count: CampaignID.maximumLength)
@@ -50,7 +52,7 @@ import Testing
         }
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.contract)
     func insertingACouponTwiceKeepsOneRow(_ backend: StoreBackend) async throws {
         try await backend.withStore { store in
             try await store.write([.createCampaign(try Fixture.campaign("a")), .insertCoupon(try Fixture.coupon("a", user: 7, sequence: 1))])
@@ -64,7 +66,7 @@ import Testing
         }
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.contract)
     func duplicatesWithinOneBatchKeepTheFirst(_ backend: StoreBackend) async throws {
         try await backend.withStore { store in
             try await store.write([
@@ -79,7 +81,7 @@ import Testing
         }
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.contract)
     func resetDeletesOneCampaignsCouponsInOrder(_ backend: StoreBackend) async throws {
         try await backend.withStore { store in
             try await store.write([
@@ -95,7 +97,7 @@ import Testing
         }
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.contract)
     func aFailingBatchWritesNothing(_ backend: StoreBackend) async throws {
         try await backend.withStore { store in
             try await store.write([.createCampaign(try Fixture.campaign("a"))])
@@ -109,7 +111,7 @@ import Testing
         }
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.contract)
     func aBatchFailingMidwayWritesNothing(_ backend: StoreBackend) async throws {
         try await backend.withStore { store in
             try await store.write([.createCampaign(try Fixture.campaign("a")), .insertCoupon(try Fixture.coupon("a", user: 1, sequence: 1))])
@@ -130,7 +132,7 @@ import Testing
         }
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.contract)
     func aCouponOfAnUnknownCampaignIsRefused(_ backend: StoreBackend) async throws {
         try await backend.withStore { store in
             await #expect(throws: CouponStoreError.self) {
@@ -139,7 +141,7 @@ import Testing
         }
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.contract)
     func creatingAnExistingCampaignFails(_ backend: StoreBackend) async throws {
         try await backend.withStore { store in
             try await store.write([.createCampaign(try Fixture.campaign("a", limit: 3))])
@@ -150,7 +152,7 @@ import Testing
         }
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.contract)
     func aLargeBatchComesBackBySequence(_ backend: StoreBackend) async throws {
         try await backend.withStore { store in
             var batch: [StoreWrite] = [.createCampaign(try Fixture.campaign("a", limit: 5_000))]
@@ -165,7 +167,7 @@ import Testing
         }
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.contract)
     func aUsersCouponsComeBackInIssueOrder(_ backend: StoreBackend) async throws {
         try await backend.withStore { store in
             let early = Timestamp(millisecondsSince1970: Fixture.now.millisecondsSince1970 + 1)
@@ -183,7 +185,7 @@ import Testing
         }
     }
 
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.contract)
     func anEmptyBatchAndAPingSucceed(_ backend: StoreBackend) async throws {
         try await backend.withStore { store in
             try await store.write([])
@@ -193,7 +195,7 @@ import Testing
     }
 
     /// A relay lagging behind a reset must not write the previous drop's coupons into the new one.
-    @Test(arguments: StoreBackend.allCases)
+    @Test(arguments: StoreBackend.contract)
     func relayedCouponsFollowTheCampaignsEpoch(_ backend: StoreBackend) async throws {
         try await backend.withStore { store in
             let a = try CampaignID(validating: "a")
