@@ -1,20 +1,18 @@
 /// Admits the first `limit` distinct users of a campaign and answers everyone else.
 ///
 /// Implementations: the embedded gate (in-process, SQLite) and the Redis gate.
-/// Both keep the invariants of DESIGN.md §1.
+/// Both keep the five invariants of docs/DESIGN.md.
 public protocol CouponGate: Sendable {
-    /// Applies for a coupon.
+    /// Applies for a coupon: the one entry point, so no caller's client address or key is
+    /// dropped by a shorter overload.
+    /// - Parameters:
+    ///   - client: the caller's address, which a gate that enforces per-client rate limits
+    ///     counts (the Redis gate, in its script); nil when there is none.
+    ///   - idempotencyKey: the request's `Idempotency-Key`: the first win it gets is recorded with
+    ///     it, and the same key again answers that win (``ApplyOutcome/replayed(_:)``) for the same
+    ///     user, ``ApplyOutcome/idempotencyKeyReused`` for another.
     /// - Returns: the outcome; every normal answer, sold out included, is a value.
     /// - Throws: ``CouponError/unknownCampaign`` or ``CouponError/storeUnavailable``.
-    func apply(user: UserID, campaign: CampaignID) async throws -> ApplyOutcome
-
-    /// Applies for a coupon on behalf of a client address, which a gate that enforces
-    /// per-client rate limits counts (the Redis gate, in its script); others ignore it.
-    func apply(user: UserID, campaign: CampaignID, client: String?) async throws -> ApplyOutcome
-
-    /// Applies with the request's `Idempotency-Key`: the first win it gets is recorded with it,
-    /// and the same key again answers that win (``ApplyOutcome/replayed(_:)``) for the same user,
-    /// ``ApplyOutcome/idempotencyKeyReused`` for another.
     func apply(user: UserID, campaign: CampaignID, client: String?, idempotencyKey: String?) async throws -> ApplyOutcome
 
     /// The campaign with its live counts.
@@ -31,7 +29,8 @@ public protocol CouponGate: Sendable {
 }
 
 extension CouponGate {
-    public func apply(user: UserID, campaign: CampaignID, client: String?) async throws -> ApplyOutcome {
-        try await self.apply(user: user, campaign: campaign)
+    /// An apply with no client address and no idempotency key (tests, tools; never an HTTP request).
+    public func apply(user: UserID, campaign: CampaignID) async throws -> ApplyOutcome {
+        try await self.apply(user: user, campaign: campaign, client: nil, idempotencyKey: nil)
     }
 }

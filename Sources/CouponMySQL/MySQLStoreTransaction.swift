@@ -29,12 +29,14 @@ struct MySQLStoreTransaction: StoreTransaction {
     }
 
     func create(_ campaign: Campaign) async throws {
-        // No ON DUPLICATE KEY: creating a campaign that exists fails the batch, as in the other stores.
-        try await self.session.run(
+        // A taken id fails the batch with its own code, as in the other stores: with the no-op update
+        // a duplicate affects no row (and is not an error that reads as an outage).
+        let affected = try await self.session.run(
             "creating campaign '\(campaign.id)'",
             """
             INSERT INTO campaigns (id, name, coupon_limit, starts_at, ends_at, created_at, epoch)
             VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON DUPLICATE KEY UPDATE id = id
             """,
             [
                 .text(campaign.id.rawValue), .text(campaign.name), .int(campaign.limit),
@@ -43,6 +45,7 @@ struct MySQLStoreTransaction: StoreTransaction {
                 .int(campaign.createdAt.millisecondsSince1970), .int(campaign.epoch),
             ]
         )
+        if affected == 0 { throw CouponStoreError.campaignExists(campaign.id) }
     }
 
     func deleteCoupons(of campaign: CampaignID) async throws {

@@ -1,3 +1,4 @@
+import CouponCore
 import CouponStore
 
 /// Where and how to reach a MySQL or MariaDB database, parsed from a connection URL.

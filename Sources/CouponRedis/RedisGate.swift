@@ -76,14 +76,6 @@ public final class RedisGate: CouponGate {
 
     // MARK: Apply
 
-    public func apply(user: UserID, campaign: CampaignID) async throws -> ApplyOutcome {
-        try await self.apply(user: user, campaign: campaign, client: nil)
-    }
-
-    public func apply(user: UserID, campaign: CampaignID, client: String?) async throws -> ApplyOutcome {
-        try await self.apply(user: user, campaign: campaign, client: client, idempotencyKey: nil)
-    }
-
     public func apply(user: UserID, campaign: CampaignID, client: String?, idempotencyKey: String?) async throws -> ApplyOutcome {
         // Answered from memory, and not rate limited: a sold-out answer costs less than the check.
         // A winner's keyed request goes to Redis, which knows whether the key is the one that won.
@@ -228,19 +220,9 @@ public final class RedisGate: CouponGate {
     }
 
     public func create(_ campaign: Campaign) async throws -> CampaignStatus {
-        guard try await self.storeCall({ try await self.store.campaigns() }).contains(where: { $0.id == campaign.id }) == false else {
-            throw CouponError(.campaignExists, "A campaign with the id '\(campaign.id)' exists already.")
-        }
-        do {
-            try await self.storeCall { try await self.store.write([.createCampaign(campaign)]) }
-        } catch let error as CouponError where error.code == .storeUnavailable {
-            // Another instance created it between the check and the insert (two instances
-            // starting together both create `default`): that is "exists", not an outage.
-            if (try? await self.store.campaigns())?.contains(where: { $0.id == campaign.id }) == true {
-                throw CouponError(.campaignExists, "A campaign with the id '\(campaign.id)' exists already.")
-            }
-            throw error
-        }
+        // A taken id (another instance may have created it a moment ago, as two starting together
+        // both create `default`) is the database's answer, "exists", not an outage: see storeCall.
+        try await self.storeCall { try await self.store.write([.createCampaign(campaign)]) }
         self.campaigns.withLock { $0[campaign.id] = campaign }
         let epoch = try await self.redisCall {
             try await Self.create.run(on: self.redis, keys: RedisKeys(campaign.id).all, arguments: Self.metaArguments(campaign)).int ?? 0
@@ -353,12 +335,16 @@ public final class RedisGate: CouponGate {
         }
     }
 
-    /// Runs database work, turning store failures into a 503 problem.
+    /// Runs database work, turning a taken campaign id into ``CouponError/campaignExists`` and every
+    /// other store failure into a 503 problem.
     func storeCall<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
         } catch let error as CouponError {
             throw error
+        } catch let error as CouponStoreError where error.code == .campaignExists {
+            // The store's sentence ("a campaign with the id '…' exists already"), capitalised for the client.
+            throw CouponError(.campaignExists, error.message.prefix(1).uppercased() + error.message.dropFirst() + ".")
         } catch {
             self.logger.warning("Database call failed", metadata: ["error": "\(error)"])
             throw CouponError(.storeUnavailable, "The database did not answer; retry shortly.")

@@ -1,3 +1,4 @@
+import CouponCore
 import CouponMySQL
 import CouponRedis
 import CouponStore

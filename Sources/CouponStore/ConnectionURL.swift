@@ -1,3 +1,4 @@
+import CouponCore
 import Foundation
 
 /// The parts of a database connection URL, `scheme://user:password@host:port/database?key=value&…`, percent-decoded.
@@ -31,7 +32,7 @@ package struct ConnectionURL: Sendable {
         self.kind = kind
         self.shown = shown
         func failure(_ problem: String) -> CouponStoreError {
-            CouponStoreError("\(kind) '\(shown)' \(problem)")
+            CouponStoreError(.invalidURL, "\(kind) '\(shown)' \(problem)")
         }
 
         guard let schemeEnd = text.firstRange(of: "://") else {
@@ -109,7 +110,7 @@ package struct ConnectionURL: Sendable {
 
     /// An error about this URL: "<kind> '<url>' <problem>".
     package func failure(_ problem: String) -> CouponStoreError {
-        CouponStoreError("\(self.kind) '\(self.shown)' \(problem)")
+        CouponStoreError(.invalidURL, "\(self.kind) '\(self.shown)' \(problem)")
     }
 
     /// The port, from the URL or a `port` parameter, else `defaultPort`.
@@ -135,7 +136,10 @@ package struct ConnectionURL: Sendable {
     private static func decode(_ text: Substring, naming what: String, kind: String, in shown: String) throws(CouponStoreError) -> String {
         guard text.contains("%") else { return String(text) }
         guard let decoded = String(text).removingPercentEncoding else {
-            throw CouponStoreError("\(kind) '\(shown)' has a bad percent-escape in the \(what); expected %XX with hex digits, encoding UTF-8")
+            throw CouponStoreError(
+                .invalidURL,
+                "\(kind) '\(shown)' has a bad percent-escape in the \(what); expected %XX with hex digits, encoding UTF-8"
+            )
         }
         return decoded
     }

@@ -13,18 +13,24 @@ struct PostgresStoreTransaction: StoreTransaction {
     }
 
     func create(_ campaign: Campaign) async throws {
-        try await PostgresCouponStore.step("creating campaign '\(campaign.id)'") {
-            // No ON CONFLICT: creating a campaign that exists fails the batch, as in SQLite.
-            _ = try await self.connection.query(
+        // A taken id fails the batch with its own code, as in the other stores (not a failed statement,
+        // which would abort the transaction and read as an outage).
+        let inserted = try await PostgresCouponStore.step("creating campaign '\(campaign.id)'") {
+            let rows = try await self.connection.query(
                 """
                 INSERT INTO campaigns (id, name, coupon_limit, starts_at, ends_at, created_at, epoch)
                 VALUES (\(campaign.id.rawValue), \(campaign.name), \(campaign.limit),
                         \(campaign.startsAt?.millisecondsSince1970), \(campaign.endsAt?.millisecondsSince1970),
                         \(campaign.createdAt.millisecondsSince1970), \(campaign.epoch))
+                ON CONFLICT (id) DO NOTHING RETURNING id
                 """,
                 logger: self.logger
             )
+            var inserted = false
+            for try await _ in rows { inserted = true }
+            return inserted
         }
+        if !inserted { throw CouponStoreError.campaignExists(campaign.id) }
     }
 
     func deleteCoupons(of campaign: CampaignID) async throws {

@@ -1,3 +1,4 @@
+import CouponCore
 import Foundation
 
 /// Where and how to reach a PostgreSQL database, parsed from a libpq-style connection URL.

@@ -114,6 +114,7 @@ public final class SQLiteCouponStore: CouponStore {
             _ = try await db.query("COMMIT")
         } catch {
             _ = try? await db.query("ROLLBACK")
+            if let error = error as? CouponStoreError, error.code == .campaignExists { throw error }
             throw CouponStoreError("write of \(writes.count) changes to '\(self.path)' failed: \(error)")
         }
     }

@@ -22,8 +22,11 @@ struct SQLiteTransaction: StoreTransaction {
     }
 
     func create(_ campaign: Campaign) async throws {
-        _ = try await self.db.query(
-            "INSERT INTO campaigns (id, name, coupon_limit, starts_at, ends_at, created_at, epoch) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        let inserted = try await self.db.query(
+            """
+            INSERT INTO campaigns (id, name, coupon_limit, starts_at, ends_at, created_at, epoch) VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (id) DO NOTHING RETURNING id
+            """,
             [
                 .text(campaign.id.rawValue), .text(campaign.name), .integer(Int(campaign.limit)),
                 campaign.startsAt.map { .integer(Int($0.millisecondsSince1970)) } ?? .null,
@@ -31,6 +34,7 @@ struct SQLiteTransaction: StoreTransaction {
                 .integer(Int(campaign.createdAt.millisecondsSince1970)), .integer(Int(campaign.epoch)),
             ]
         )
+        if inserted.isEmpty { throw CouponStoreError.campaignExists(campaign.id) }
     }
 
     func deleteCoupons(of campaign: CampaignID) async throws {

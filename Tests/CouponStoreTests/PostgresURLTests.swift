@@ -1,3 +1,4 @@
+import CouponCore
 import CouponStore
 import Testing
 

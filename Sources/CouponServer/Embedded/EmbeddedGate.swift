@@ -29,10 +29,6 @@ public final class EmbeddedGate: CouponGate {
         return EmbeddedGate(ledgers: ledgers, queue: queue, store: store, clock: clock)
     }
 
-    public func apply(user: UserID, campaign: CampaignID) async throws -> ApplyOutcome {
-        try await self.apply(user: user, campaign: campaign, client: nil, idempotencyKey: nil)
-    }
-
     /// Idempotency keys live in memory with the ledger: after a restart, a repeated request
     /// gets 409 with its coupon instead of the original 200.
     public func apply(user: UserID, campaign: CampaignID, client: String?, idempotencyKey: String?) async throws -> ApplyOutcome {

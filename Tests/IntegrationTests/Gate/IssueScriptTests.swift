@@ -138,29 +138,37 @@ extension IntegrationTests {
                 let gates = stack.clients.map {
                     RedisGate(redis: $0, store: stack.store, logger: RedisStack.logger, userRate: 2, clientRate: 3)
                 }
-                guard case .issued = try await gates[0].apply(user: UserID(5), campaign: campaign, client: "10.0.0.1") else {
+                guard case .issued = try await gates[0].apply(user: UserID(5), campaign: campaign, client: "10.0.0.1", idempotencyKey: nil) else {
                     Issue.record("the first apply wins")
                     return
                 }
-                guard case .alreadyIssued = try await gates[1].apply(user: UserID(5), campaign: campaign, client: "10.0.0.2") else {
+                guard case .alreadyIssued = try await gates[1].apply(user: UserID(5), campaign: campaign, client: "10.0.0.2", idempotencyKey: nil)
+                else {
                     Issue.record("the second is within the user's rate of 2: 409")
                     return
                 }
-                let third = try await gates[0].apply(user: UserID(5), campaign: campaign, client: "10.0.0.3")
+                let third = try await gates[0].apply(user: UserID(5), campaign: campaign, client: "10.0.0.3", idempotencyKey: nil)
                 #expect(third == .rateLimited(retryAfterSeconds: 1), "user 5's third apply within a second, on either instance")
                 // Client 10.0.0.9: three applies (any users) within its rate of 3, then limited.
                 for user in 20..<23 {
-                    guard case .issued = try await gates[user % 2].apply(user: UserID(Int64(user)), campaign: campaign, client: "10.0.0.9") else {
+                    guard
+                        case .issued = try await gates[user % 2].apply(
+                            user: UserID(Int64(user)),
+                            campaign: campaign,
+                            client: "10.0.0.9",
+                            idempotencyKey: nil
+                        )
+                    else {
                         Issue.record("user \(user) wins within the client's rate")
                         return
                     }
                 }
-                let fourth = try await gates[1].apply(user: UserID(30), campaign: campaign, client: "10.0.0.9")
+                let fourth = try await gates[1].apply(user: UserID(30), campaign: campaign, client: "10.0.0.9", idempotencyKey: nil)
                 #expect(fourth == .rateLimited(retryAfterSeconds: 1))
                 #expect(try await stack.gates[0].status(of: campaign).issued == 4, "a limited apply issues nothing")
                 // A second later the buckets have refilled.
                 try await Task.sleep(for: .milliseconds(1_100))
-                guard case .issued = try await gates[1].apply(user: UserID(30), campaign: campaign, client: "10.0.0.9") else {
+                guard case .issued = try await gates[1].apply(user: UserID(30), campaign: campaign, client: "10.0.0.9", idempotencyKey: nil) else {
                     Issue.record("after a second the client may apply again")
                     return
                 }
