@@ -65,6 +65,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            // The gate's Lua scripts, embedded so the binary needs no resource folder.
+            resources: [
+                .embedInCode("Lua/issue.lua"), .embedInCode("Lua/create.lua"), .embedInCode("Lua/reset.lua"),
+                .embedInCode("Lua/rebuild.lua"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(

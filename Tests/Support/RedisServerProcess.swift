@@ -56,7 +56,7 @@ public final class RedisServerProcess: Sendable {
     /// - Parameters:
     ///   - password: when set, the server requires it (`--requirepass`).
     ///   - appendOnly: keep an AOF with `appendfsync always` in the server's directory, so a
-    ///     `kill()` then `restart()` comes back with every acknowledged write (DESIGN.md §6).
+    ///     `kill()` then `restart()` comes back with every acknowledged write (docs/DISTRIBUTED.md, "What a 200 means").
     ///   - clusterEnabled: run as a Redis Cluster node (no slots yet; `RedisClusterProcess` joins nodes into a cluster).
     public static func start(password: String? = nil, appendOnly: Bool = false, clusterEnabled: Bool = false) async throws -> RedisServerProcess {
         let executable = try findExecutable(named: "redis-server", variable: "REDIS_SERVER")

@@ -4,7 +4,7 @@ import NIOCore
 /// Writes one JSON object straight into a `ByteBuffer`.
 ///
 /// Responses are small and fixed in shape; writing them by hand avoids
-/// `JSONEncoder`'s per-request allocations on the apply path (DESIGN.md §6).
+/// `JSONEncoder`'s per-request allocations on the apply path (docs/DESIGN.md, "The hot path").
 struct JSONWriter {
     private(set) var buffer: ByteBuffer
     private var needsComma = false
