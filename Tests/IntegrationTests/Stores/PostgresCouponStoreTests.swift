@@ -12,12 +12,12 @@ extension IntegrationTests {
         @Test func aFailedWriteNamesTheStepAndTheDatabaseButNotThePassword() async throws {
             try await TestPostgres.withDatabase { url in
                 try await TestPostgres.withStore(url) { store in
-                    try await store.write([.createCampaign(try Fixture.campaign("a"))])
                     let error = try await #require(throws: CouponStoreError.self) {
-                        try await store.write([.createCampaign(try Fixture.campaign("a"))])
+                        try await store.write([.insertCoupon(try Fixture.coupon("ghost", user: 1, sequence: 1))])
                     }
-                    #expect(error.message.contains("creating campaign 'a'"))
-                    #expect(error.message.contains("23505"))  // unique_violation
+                    #expect(error.code == .failed)
+                    #expect(error.message.contains("inserting 1 coupons"), "\(error.message)")
+                    #expect(error.message.contains("23503"))  // foreign_key_violation: no campaign 'ghost'
                     #expect(error.message.contains(url.database))
                     if let password = url.password {
                         #expect(!error.message.contains(password))

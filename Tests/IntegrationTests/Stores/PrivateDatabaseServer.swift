@@ -3,7 +3,7 @@ import CouponStore
 import CouponTestSupport
 import Foundation
 
-/// A database server of one test's own, made by `scripts/postgres-server.sh` or `scripts/mariadb-server.sh`
+/// A database server of one test's own, made by `servers/postgres-server.sh` or `servers/mariadb-server.sh`
 /// in a temporary state directory, so the test can stop and restart it without disturbing the shared
 /// server that the other tests use in parallel. It is always deleted afterwards, also when the test fails.
 struct PrivateDatabaseServer: Sendable {
@@ -14,9 +14,10 @@ struct PrivateDatabaseServer: Sendable {
         var description: String { "\(self.command) exited with \(self.status): \(self.stderr)" }
     }
 
+    /// The repository's servers/ folder (this file is Tests/IntegrationTests/Stores/PrivateDatabaseServer.swift).
     static let scripts = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("scripts")
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("servers")
 
     let script: String
     let stateDirectory: String
