@@ -1,4 +1,4 @@
-/// `results.json`, schema `coupongate-loadtest/1` (loadtest/README.md): what both
+/// `results.json`, schema `coupongate-loadtest/1` (docs/LOADTEST.md): what both
 /// generators write and what the reports are rendered from.
 public struct LoadResults: Codable, Sendable {
     public static let schemaName = "coupongate-loadtest/1"
