@@ -9,7 +9,7 @@
 #     request a new user of a campaign with limit 100,000,000, target >=
 #     BENCH_MIN_RATIO_WIN (0.50) of health;
 # and, with redis-benchmark at the same concurrency against the same Redis,
-# EVALSHA of the gate script itself (bench/../Sources/CouponRedis/IssueScript.swift)
+# EVALSHA of the gate script itself (Sources/CouponRedis/Lua/issue.lua)
 # for winners and for a sold-out campaign: what Redis alone can do; and the
 # seed's flow in nginx + Lua (bench/nginx-lua/: SADD, INCR, XADD per request,
 # Debian's nginx and libnginx-mod-http-lua, installed with apt-get if missing)
@@ -68,7 +68,7 @@ redis_requests=${BENCH_REDIS_REQUESTS:-200000}
 relay_timeout=${BENCH_RELAY_TIMEOUT:-60}
 relay_mode=${BENCH_RELAY:-separate}
 lua_script=bench/coupongate.lua
-issue_script_swift=Sources/CouponRedis/IssueScript.swift
+issue_lua=Sources/CouponRedis/Lua/issue.lua
 win_campaign=bench-win
 log_tag=bench-distributed
 
@@ -88,7 +88,7 @@ is_uint "$redis_requests" && ((redis_requests >= 1)) || die "BENCH_REDIS_REQUEST
 [[ $min_ratio_win =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "BENCH_MIN_RATIO_WIN must be a number (got '$min_ratio_win')"
 [[ -z $port ]] || { is_uint "$port" && ((port >= 1 && port <= 65535)); } || die "BENCH_PORT must be a port number (got '$port')"
 [[ -f $lua_script ]] || die "missing $lua_script"
-[[ -f $issue_script_swift ]] || die "missing $issue_script_swift"
+[[ -f $issue_lua ]] || die "missing $issue_lua"
 [[ -x servers/postgres-server.sh ]] || die "missing servers/postgres-server.sh"
 
 # --- tools --------------------------------------------------------------------
@@ -346,34 +346,16 @@ else
 fi
 
 # --- redis-benchmark: EVALSHA of the gate script ------------------------------
-# The Lua text of IssueScript.source: the lines between `static let source = """`
-# and the closing `"""`, without the closing delimiter's indentation (as Swift does).
-issue_lua=$work_dir/issue.lua
-awk '
-    /static let source = """[[:space:]]*$/ { inside = 1; next }
-    inside && /^[[:space:]]*"""/ {
-        indent = $0; sub(/""".*$/, "", indent)
-        for (i = 1; i <= n; i++) {
-            line = lines[i]
-            if (substr(line, 1, length(indent)) == indent) line = substr(line, length(indent) + 1)
-            else if (line !~ /^[[:space:]]*$/) exit 2
-            else line = ""
-            printf "%s%s", (i > 1 ? "\n" : ""), line
-        }
-        found = 1; exit 0
-    }
-    inside { lines[++n] = $0 }
-    END { if (!found) exit 1 }
-' "$issue_script_swift" >"$issue_lua" || die "cannot extract the Lua source of IssueScript from $issue_script_swift"
-! grep -q '\\' "$issue_lua" || die "the Lua source in $issue_script_swift holds a backslash (a Swift escape); extend the extraction"
+# IssueScript.source is Lua/issue.lua as it is (SwiftPM embeds the file's bytes): the same text,
+# so the same SHA1.
 cp "$issue_lua" "$results_dir/issue.lua"
 issue_sha=$(sha1sum <"$issue_lua" | awk '{ print $1 }')
 # The server loaded the script on the first winning request: the same text has the same SHA1.
 [[ $(rcli SCRIPT EXISTS "$issue_sha") == 1 ]] \
-    || die "the Lua text extracted from $issue_script_swift (sha1 $issue_sha) is not a script the server loaded into Redis"
-loaded_sha=$(rcli SCRIPT LOAD "$(cat "$issue_lua")")
+    || die "$issue_lua (sha1 $issue_sha) is not a script the server loaded into Redis"
+loaded_sha=$(rcli -x SCRIPT LOAD <"$issue_lua") # -x: the file as it is, its last newline too
 [[ $loaded_sha == "$issue_sha" ]] || die "SCRIPT LOAD answered '$loaded_sha', expected $issue_sha"
-log "gate script: $issue_script_swift, sha1 $issue_sha, the one the server runs"
+log "gate script: $issue_lua, sha1 $issue_sha, the one the server runs"
 
 rb_keys() { printf '{c:%s}:meta {c:%s}:issued {c:%s}:winners {c:%s}:outbox {c:%s}:idem' "$1" "$1" "$1" "$1" "$1"; }
 rcli HSET '{c:rbench}:meta' limit 1000000000 startsAt "" endsAt "" epoch 1 >/dev/null

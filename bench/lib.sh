@@ -118,7 +118,7 @@ proc_tree_cpu_ticks() {
     read -r -a fields <<<"$rest"
     total=$((fields[11] + fields[12] + fields[13] + fields[14]))
     for f in /proc/[0-9]*/stat; do
-        stat=$(<"$f") 2>/dev/null || continue # gone meanwhile
+        { stat=$(<"$f"); } 2>/dev/null || continue # gone meanwhile (the braces silence bash's own message)
         rest=${stat##*) }
         read -r -a fields <<<"$rest"
         ((fields[1] == $1)) && total=$((total + fields[11] + fields[12]))
