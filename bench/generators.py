@@ -16,6 +16,7 @@ Environment:
   BENCH_BIN=path    a coupongate binary (default: build .build-release)
   BENCH_SKIP_BUILD=1  use the existing release binary
 """
+import argparse
 import json
 import os
 import re
@@ -94,6 +95,9 @@ def run_k6(url, work):
 
 
 def main():
+    # No options (the environment sets it up), but --help must not start a build and a run.
+    argparse.ArgumentParser(prog="python3 -m bench.generators", description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     ensure_tools()
     bin_path = release_binary("bench generators")
     work = tempfile.mkdtemp(prefix="bench-generators-")

@@ -113,7 +113,7 @@ def check_rows(database, campaign, entries):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python3 -m bench.relay", description=__doc__.split("\n")[0])
     parser.add_argument("--entries", type=int, default=100_000)
     parser.add_argument("--databases", default="postgres,mysql")
     parser.add_argument("--rounds", type=int, default=1, help="rounds, each relaying into every database in turn")

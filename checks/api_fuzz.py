@@ -44,7 +44,7 @@ def schemathesis_command():
 
 
 def main():
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(prog="python3 -m checks.api_fuzz")
     parser.add_argument("binary")
     parser.add_argument("--max-examples", type=int, default=50)
     parser.add_argument("--seed", type=int)

@@ -225,7 +225,7 @@ def violations_of(stack, campaign, limit, answers, rows):
 
 
 def main():
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(prog="python3 -m checks.chaos")
     parser.add_argument("binary")
     parser.add_argument("--rounds", type=int, default=len(FAULTS))
     parser.add_argument("--round-seconds", type=float, default=4.0)

@@ -597,7 +597,7 @@ def bench(options):
 
 
 def main():
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(prog="python3 -m checks.cluster_smoke")
     parser.add_argument("binary")
     parser.add_argument("--campaigns", type=int, default=30)
     parser.add_argument("--limit", type=int, help="coupons per campaign (default: sold out near the round's end)")

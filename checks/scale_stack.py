@@ -17,7 +17,7 @@ from harness.scale import ScaleStack
 from harness.servers import Database
 
 def main():
-    parser = argparse.ArgumentParser(description="Start the local scale-out stack and wait for Ctrl-C.")
+    parser = argparse.ArgumentParser(prog="python3 -m checks.scale_stack", description="Start the local scale-out stack and wait for Ctrl-C.")
     parser.add_argument("binary")
     parser.add_argument("--instances", type=int, default=3)
     parser.add_argument("--relays", type=int, default=2)
