@@ -3,7 +3,7 @@ import CouponStore
 import Foundation
 import Logging
 
-/// The MariaDB server the tests use, which `scripts/test.sh` starts (scripts/mariadb-server.sh).
+/// The MariaDB server the tests use, which `scripts/test.sh` starts (servers/mariadb-server.sh).
 ///
 /// Each test gets a database of its own (`cg_<uuid>`, dropped afterwards), so tests run in parallel
 /// and a test's migrations never meet another's.
@@ -29,7 +29,7 @@ public enum TestMySQL {
         return try MySQLURL(text)
     }
 
-    /// The path of a CA certificate scripts/mariadb-server.sh made: `MYSQL_TLS_CA`, the one that signed the
+    /// The path of a CA certificate servers/mariadb-server.sh made: `MYSQL_TLS_CA`, the one that signed the
     /// server's certificate, or `MYSQL_TLS_OTHER_CA`, one that did not.
     public static func certificateAuthority(_ variable: String = "MYSQL_TLS_CA") throws -> String {
         guard let path = ProcessInfo.processInfo.environment[variable], !path.isEmpty else {

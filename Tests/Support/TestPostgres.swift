@@ -3,7 +3,7 @@ import Foundation
 import Logging
 import PostgresNIO
 
-/// The PostgreSQL server the tests use, which `scripts/test.sh` starts (scripts/postgres-server.sh).
+/// The PostgreSQL server the tests use, which `scripts/test.sh` starts (servers/postgres-server.sh).
 ///
 /// Each test gets a database of its own (`cg_<uuid>`, dropped afterwards), so tests run in parallel
 /// and a test's migrations never meet another's.
