@@ -30,8 +30,19 @@ from harness.processes import serving
 STATUS_KEYS = ["200", "409", "422", "other4xx", "5xx", "other", "network"]
 
 
-def run(binary, *args, timeout=300):
-    return subprocess.run([binary, *args], capture_output=True, text=True, timeout=timeout)
+def run(binary, *args, timeout=300, env=None):
+    return subprocess.run([binary, *args], capture_output=True, text=True, timeout=timeout, env=env)
+
+
+# Settings a shell may export that would break or change the embedded default: the server
+# `loadtest` starts must get none of them (it refused to start with the first, and ran
+# with the others' auth and limits, before the child's environment was cleaned).
+HOSTILE_SETTINGS = {
+    "COUPONGATE_MYSQL_URL": "mysql://u:p@127.0.0.1:9/db",
+    "COUPONGATE_AUTH": "jwt",
+    "COUPONGATE_RATE_LIMIT_USER": "1/s",
+    "COUPONGATE_MAX_IN_FLIGHT": "1",
+}
 
 
 def load(folder):
@@ -151,8 +162,9 @@ def main():
     work = tempfile.mkdtemp(prefix="coupongate-loadtest-smoke-")
     try:
         out = os.path.join(work, "all")
-        done = run(binary, "loadtest", "all", "--duration-scale", "0.01", "--out", out)
-        check(done.returncode == 0, f"loadtest all exited {done.returncode}: {done.stderr[-2000:]}")
+        # With the hostile settings exported: the embedded default is the embedded default whatever the shell says.
+        done = run(binary, "loadtest", "all", "--duration-scale", "0.01", "--out", out, env={**os.environ, **HOSTILE_SETTINGS})
+        check(done.returncode == 0, f"loadtest all (COUPONGATE_* exported) exited {done.returncode}: {done.stderr[-2000:]}")
         for name in ["results.json", "report.md", "report.html", "charts/stress-latency.svg"]:
             check(os.path.exists(os.path.join(out, name)), f"no {name}")
         if os.path.exists(os.path.join(out, "results.json")):
