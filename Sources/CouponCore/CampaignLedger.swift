@@ -81,6 +81,13 @@ public struct CampaignLedger: Sendable {
         return (.issued(coupon), ticket)
     }
 
+    /// Whether ``admit(_:key:at:record:)`` would answer sold out for `user` without a key: not a
+    /// winner, the window open, every coupon issued. The same checks in the same order.
+    public func isSoldOut(for user: UserID, at now: Timestamp) -> Bool {
+        guard self.winners[user] == nil, case .open = self.campaign.window(at: now) else { return false }
+        return self.issued >= self.campaign.limit
+    }
+
     /// Forgets every winner, as `POST /admin/campaigns/{id}/reset` asks.
     public mutating func reset() {
         self.winners.removeAll(keepingCapacity: false)

@@ -15,6 +15,12 @@ public protocol CouponGate: Sendable {
     /// - Throws: ``CouponError/unknownCampaign`` or ``CouponError/storeUnavailable``.
     func apply(user: UserID, campaign: CampaignID, client: String?, idempotencyKey: String?) async throws -> ApplyOutcome
 
+    /// Whether ``apply(user:campaign:client:idempotencyKey:)`` for this user, without an idempotency
+    /// key, would answer sold out, known from memory alone (the embedded ledger, or distributed
+    /// mode's sold-out cache); false when only asking the gate's store would tell. It must not block:
+    /// the sold-out fast path calls it on an event loop.
+    func isKnownSoldOut(user: UserID, campaign: CampaignID) -> Bool
+
     /// The campaign with its live counts.
     func status(of campaign: CampaignID) async throws -> CampaignStatus
 

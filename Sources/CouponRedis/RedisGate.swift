@@ -76,6 +76,13 @@ public final class RedisGate: CouponGate {
 
     // MARK: Apply
 
+    public func isKnownSoldOut(user: UserID, campaign: CampaignID) -> Bool {
+        guard self.soldOut.answer(for: user, in: campaign) == .soldOut else { return false }
+        // Counted as apply counts the answers it gives from the cache.
+        self.metrics.localSoldOut.increment()
+        return true
+    }
+
     public func apply(user: UserID, campaign: CampaignID, client: String?, idempotencyKey: String?) async throws -> ApplyOutcome {
         // Answered from memory, and not rate limited: a sold-out answer costs less than the check.
         // A winner's keyed request goes to Redis, which knows whether the key is the one that won.

@@ -39,9 +39,11 @@ public func buildApplication(
     let router = Router(context: CouponRequestContext.self)
     // Before any route: a middleware wraps only the routes added after it. The request id
     // and the metrics sit outside the problem middleware: they see the final answer.
-    router.add(middleware: RequestIDMiddleware())
-    if let metrics {
-        router.add(middleware: HTTPMetricsMiddleware(metrics: metrics))
+    let requestIDs = RequestIDMiddleware()
+    router.add(middleware: requestIDs)
+    let instruments = metrics.map { HTTPInstruments(metrics: $0) }
+    if let instruments {
+        router.add(middleware: HTTPMetricsMiddleware<CouponRequestContext>(instruments: instruments))
     }
     router.add(middleware: InFlightLimitMiddleware(limit: configuration.maxInFlight))
     router.add(middleware: ProblemMiddleware())
@@ -55,6 +57,18 @@ public func buildApplication(
     )
     apply.gateLimitsClients = limitsInGate && configuration.clientRateLimit != nil
     apply.addRoutes(to: router)
+    // Only where the normal path could answer nothing but the same 422: no JWT to verify, no
+    // rate limit to charge (idempotency keys and bodies are checked per request).
+    let fastPath =
+        configuration.soldOutFastPath && tokens == nil && configuration.userRateLimit == nil && configuration.clientRateLimit == nil
+        ? SoldOutFastPath(
+            gate: parts.gate,
+            bodies: apply.soldOut,
+            requestIDs: requestIDs.counter,
+            date: HTTPDateHeader(),
+            metrics: metrics,
+            instruments: instruments
+        ) : nil
     if let metrics {
         MetricsController(metrics: metrics, gate: parts.gate, store: parts.store, scrape: parts.scrape, logger: logger)
             .addRoutes(to: router)
@@ -70,7 +84,8 @@ public func buildApplication(
         router: router,
         server: .http1(
             configuration: .init(idleTimeout: .seconds(configuration.idleTimeoutSeconds)),
-            headerTimeout: .seconds(configuration.headerTimeoutSeconds)
+            headerTimeout: .seconds(configuration.headerTimeoutSeconds),
+            soldOutFastPath: fastPath
         ),
         // A deep accept queue: a drop opens thousands of connections in the same second
         // (the kernel caps it at net.core.somaxconn).

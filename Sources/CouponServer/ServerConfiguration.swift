@@ -35,6 +35,9 @@ public struct ServerConfiguration: Sendable {
     public var authentication: UserAuthentication = .queryParameter
     /// Serve `/metrics` and `/dashboard` and record the metrics they show.
     public var metricsEnabled = true
+    /// Answer applies known to be sold out in the channel pipeline, before Hummingbird (the same
+    /// answer, at a fraction of the cost); off: every request takes the router.
+    public var soldOutFastPath = true
     /// Redis and PostgreSQL, when given; nil runs the embedded default.
     public var distributed: DistributedConfiguration?
 
@@ -61,6 +64,7 @@ extension ServerConfiguration {
         public var mysql: String?
         public var withRelay: Bool
         public var metrics: String?
+        public var soldOutFastPath: String?
         public var maxInFlight: String?
         public var idleTimeout: String?
         public var headerTimeout: String?
@@ -85,6 +89,7 @@ extension ServerConfiguration {
             mysql: String? = nil,
             withRelay: Bool = false,
             metrics: String? = nil,
+            soldOutFastPath: String? = nil,
             maxInFlight: String? = nil,
             idleTimeout: String? = nil,
             headerTimeout: String? = nil,
@@ -108,6 +113,7 @@ extension ServerConfiguration {
             self.mysql = mysql
             self.withRelay = withRelay
             self.metrics = metrics
+            self.soldOutFastPath = soldOutFastPath
             self.maxInFlight = maxInFlight
             self.idleTimeout = idleTimeout
             self.headerTimeout = headerTimeout
@@ -173,6 +179,13 @@ extension ServerConfiguration {
             switch setting.text.lowercased() {
             case "on": self.metricsEnabled = true
             case "off": self.metricsEnabled = false
+            default: throw setting.invalid("expected on or off")
+            }
+        }
+        if let setting = pick(flags.soldOutFastPath, "sold-out-fast-path", "COUPONGATE_SOLD_OUT_FAST_PATH") {
+            switch setting.text.lowercased() {
+            case "on": self.soldOutFastPath = true
+            case "off": self.soldOutFastPath = false
             default: throw setting.invalid("expected on or off")
             }
         }

@@ -31,6 +31,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "on or off: serve /metrics and /dashboard and record what they show (COUPONGATE_METRICS; default on).")
     var metrics: String?
 
+    @Option(
+        help:
+            "on or off: answer applies known to be sold out in the channel pipeline, before the router (COUPONGATE_SOLD_OUT_FAST_PATH; default on)."
+    )
+    var soldOutFastPath: String?
+
     @Option(help: "Requests worked on at once; beyond it, 503 with Retry-After at once (COUPONGATE_MAX_IN_FLIGHT; default 4096).")
     var maxInFlight: String?
 
@@ -83,6 +89,7 @@ struct ServeCommand: AsyncParsableCommand {
             mysql: self.distributed.mysql,
             withRelay: self.withRelay,
             metrics: self.metrics,
+            soldOutFastPath: self.soldOutFastPath,
             maxInFlight: self.maxInFlight,
             idleTimeout: self.idleTimeout,
             headerTimeout: self.headerTimeout,

@@ -29,6 +29,11 @@ public final class EmbeddedGate: CouponGate {
         return EmbeddedGate(ledgers: ledgers, queue: queue, store: store, clock: clock)
     }
 
+    public func isKnownSoldOut(user: UserID, campaign: CampaignID) -> Bool {
+        let now = self.clock.now()
+        return self.ledgers.withLock { $0[campaign]?.isSoldOut(for: user, at: now) ?? false }
+    }
+
     /// Idempotency keys live in memory with the ledger: after a restart, a repeated request
     /// gets 409 with its coupon instead of the original 200.
     public func apply(user: UserID, campaign: CampaignID, client: String?, idempotencyKey: String?) async throws -> ApplyOutcome {

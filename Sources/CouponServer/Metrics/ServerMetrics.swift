@@ -16,6 +16,8 @@ public final class ServerMetrics: Sendable {
     private let outcomes: [ApplyOutcomeLabel: CoreMetrics.Counter]
     /// Time spent in the gate's `apply` (the embedded gate's lock, or the Redis round trip).
     let gateDuration: CoreMetrics.Timer
+    /// Sold-out applies answered in the channel pipeline (also counted in the apply outcomes).
+    let fastPathAnswers: CoreMetrics.Counter
     /// The embedded default's group commits into SQLite: time and winners per commit.
     let commitDuration: CoreMetrics.Timer
     let commitBatchSize: CoreMetrics.Recorder
@@ -54,6 +56,7 @@ public final class ServerMetrics: Sendable {
             }
         )
         gateDuration = CoreMetrics.Timer(label: "coupongate_gate_duration_seconds", factory: factory)
+        fastPathAnswers = CoreMetrics.Counter(label: "coupongate_sold_out_fast_path_total", factory: factory)
         commitDuration = CoreMetrics.Timer(label: "coupongate_store_commit_duration_seconds", factory: factory)
         commitBatchSize = CoreMetrics.Recorder(label: "coupongate_store_commit_batch_size", aggregate: true, factory: factory)
     }

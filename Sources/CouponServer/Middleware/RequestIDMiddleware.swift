@@ -11,12 +11,18 @@ struct RequestIDMiddleware: RouterMiddleware {
     static let maxLength = 128
 
     /// Starts at a random point so two processes' ids rarely meet; at most 15 hex digits,
-    /// which Swift keeps inline in the String (no allocation per request).
+    /// which Swift keeps inline in the String (no allocation per request). One per server,
+    /// shared with the sold-out fast path, so ids stay unique across both.
     final class Counter: Sendable {
         let next = Atomic<UInt64>(UInt64.random(in: 0..<(1 << 52)))
+
+        func generate() -> String {
+            let value = self.next.wrappingAdd(1, ordering: .relaxed).oldValue & ((1 << 60) - 1)
+            return String(value, radix: 16)
+        }
     }
 
-    private let counter = Counter()
+    var counter = Counter()
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
@@ -27,8 +33,7 @@ struct RequestIDMiddleware: RouterMiddleware {
     }
 
     func generate() -> String {
-        let value = counter.next.wrappingAdd(1, ordering: .relaxed).oldValue & ((1 << 60) - 1)
-        return String(value, radix: 16)
+        self.counter.generate()
     }
 
     /// The client's id if it is safe to echo and log: non-empty, short, visible ASCII.

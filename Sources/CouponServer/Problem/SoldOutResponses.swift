@@ -16,18 +16,21 @@ final class SoldOutResponses: Sendable {
     init() {}
 
     func response(for campaign: CampaignID) -> Response {
-        let body =
-            self.bodies.withLock { $0[campaign] }
+        Response(status: .unprocessableContent, headers: ContentHeaders.problem, body: .init(byteBuffer: self.body(for: campaign)))
+    }
+
+    /// The campaign's body, built on first use (the sold-out fast path writes it as it is).
+    func body(for campaign: CampaignID) -> ByteBuffer {
+        self.bodies.withLock { $0[campaign] }
             ?? {
-                let body = Self.body(for: campaign)
+                let body = Self.makeBody(for: campaign)
                 self.bodies.withLock { $0[campaign] = body }
                 return body
             }()
-        return Response(status: .unprocessableContent, headers: ContentHeaders.problem, body: .init(byteBuffer: body))
     }
 
     /// Built from constant pieces around the id, whose alphabet needs no JSON escaping.
-    static func body(for campaign: CampaignID) -> ByteBuffer {
+    static func makeBody(for campaign: CampaignID) -> ByteBuffer {
         let id = campaign.rawValue
         var buffer = ByteBufferAllocator().buffer(capacity: 192 + 2 * id.utf8.count)
         buffer.writeStaticString(#"{"type":"urn:coupongate:problem:sold-out","title":"Sold out","status":422,"detail":"All coupons of campaign '"#)

@@ -83,12 +83,14 @@ final class HeaderDeadlineRequestWatcher: ChannelInboundHandler, RemovableChanne
     }
 }
 
-/// Hummingbird's HTTP/1.1 channel with a ``HeaderDeadline`` on every connection.
+/// Hummingbird's HTTP/1.1 channel with a ``HeaderDeadline`` on every connection, and the
+/// sold-out fast path when one is given.
 struct HeaderDeadlineHTTP1Channel: ServerChildChannel {
     typealias Value = HTTP1Channel.Value
 
     let base: HTTP1Channel
     let headerTimeout: TimeAmount
+    let soldOutFastPath: SoldOutFastPath?
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         let deadline = HeaderDeadline(timeout: self.headerTimeout)
@@ -103,6 +105,10 @@ struct HeaderDeadlineHTTP1Channel: ServerChildChannel {
             let operations = channel.pipeline.syncOperations
             let state = try operations.handler(type: HTTPConnectionStateHandler.self)
             try operations.addHandler(HeaderDeadlineRequestWatcher(deadline), position: .before(state))
+            // After the state handler, so it sees the fast path's requests and answers too.
+            if let soldOutFastPath = self.soldOutFastPath {
+                try operations.addHandler(SoldOutFastPathHandler(soldOutFastPath), position: .after(state))
+            }
             return value
         }.nonisolated()
     }
@@ -113,10 +119,15 @@ struct HeaderDeadlineHTTP1Channel: ServerChildChannel {
 }
 
 extension HTTPServerBuilder {
-    /// HTTP/1.1 whose request heads must arrive within `headerTimeout` of their first byte.
-    static func http1(configuration: HTTP1Channel.Configuration, headerTimeout: TimeAmount) -> HTTPServerBuilder {
+    /// HTTP/1.1 whose request heads must arrive within `headerTimeout` of their first byte, and
+    /// whose sold-out applies `soldOutFastPath` answers in the pipeline when given.
+    static func http1(configuration: HTTP1Channel.Configuration, headerTimeout: TimeAmount, soldOutFastPath: SoldOutFastPath?) -> HTTPServerBuilder {
         HTTPServerBuilder { responder in
-            HeaderDeadlineHTTP1Channel(base: HTTP1Channel(responder: responder, configuration: configuration), headerTimeout: headerTimeout)
+            HeaderDeadlineHTTP1Channel(
+                base: HTTP1Channel(responder: responder, configuration: configuration),
+                headerTimeout: headerTimeout,
+                soldOutFastPath: soldOutFastPath
+            )
         }
     }
 }

@@ -181,6 +181,11 @@ extension IntegrationTests {
                 }
                 let after = try await stack.calls(of: "evalsha")
                 #expect(after == before, "5,010 applies after sell-out made \(after - before) EVALSHA calls")
+                // What the sold-out fast path asks: known for a loser, not for a winner (who gets 409)
+                // nor on another instance that has not learnt it yet.
+                #expect(try gate.isKnownSoldOut(user: UserID(99_999), campaign: campaign))
+                #expect(try !gate.isKnownSoldOut(user: UserID(1), campaign: campaign))
+                #expect(try !stack.gates[0].isKnownSoldOut(user: UserID(99_999), campaign: CampaignID(validating: "cold")))
             }
         }
 
