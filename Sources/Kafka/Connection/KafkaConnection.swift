@@ -38,7 +38,7 @@ final class KafkaConnection: Sendable {
         host: String,
         port: Int,
         configuration: Configuration = Configuration(),
-        eventLoop: any EventLoop,
+        eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.any(),
         logger: Logger
     ) async throws -> KafkaConnection {
         let bootstrap = ClientBootstrap(group: eventLoop)
