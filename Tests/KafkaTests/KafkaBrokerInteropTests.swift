@@ -81,7 +81,7 @@ struct KafkaBrokerInteropTests {
         let partitionData = try byPartition.sorted { $0.key < $1.key }.map { partition, records in
             try ProduceRequest.PartitionData(
                 index: partition,
-                batch: RecordBatch(producing: records, producerID: producer.producerID, producerEpoch: producer.producerEpoch, baseSequence: 0)
+                batch: try RecordBatch(producing: records, producerID: producer.producerID, producerEpoch: producer.producerEpoch, baseSequence: 0)
             )
         }
         let produced = try await connection.send(ProduceRequest(topics: [.init(name: Interop.topic, partitions: partitionData)]))

@@ -218,7 +218,7 @@ private func decode<Request: KafkaRequest>(_ type: Request.Type, version: Int16,
     }
 
     @Test func produceRequestCarriesAnEncodedBatch() throws {
-        let batch = RecordBatch(producing: [(key: ByteBuffer(string: "k"), value: ByteBuffer(string: "v"), headers: [], timestamp: 5)])
+        let batch = try RecordBatch(producing: [(key: ByteBuffer(string: "k"), value: ByteBuffer(string: "v"), headers: [], timestamp: 5)])
         let partition = try ProduceRequest.PartitionData(index: 2, batch: batch)
         var records = partition.records
         #expect(try records.readRecordBatch() == batch)

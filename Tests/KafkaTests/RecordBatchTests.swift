@@ -76,7 +76,7 @@ private func expectRefused(_ buffer: ByteBuffer, code: KafkaError.Code, mentioni
 
     @Test func producedBatchRoundTrips() throws {
         let large = ByteBuffer(repeating: 0x5a, count: 300)
-        let batch = RecordBatch(
+        let batch = try RecordBatch(
             producing: [
                 (key: ByteBuffer(string: "order-1"), value: large, headers: [], timestamp: 1_000),
                 (key: nil, value: ByteBuffer(), headers: [KafkaRecordHeader(key: "trace", value: nil)], timestamp: 990),
@@ -101,7 +101,7 @@ private func expectRefused(_ buffer: ByteBuffer, code: KafkaError.Code, mentioni
     }
 
     @Test func anEmptyBatchRoundTrips() throws {
-        let batch = RecordBatch(producing: [])
+        let batch = try RecordBatch(producing: [])
         var buffer = try encoded(batch)
         #expect(buffer.readableBytes == 61)
         #expect(try buffer.readRecordBatch() == batch)
@@ -174,8 +174,16 @@ private func expectRefused(_ buffer: ByteBuffer, code: KafkaError.Code, mentioni
         #expect(RecordBatchAttributes(rawValue: 0x40).hasDeleteHorizon)
     }
 
-    @Test func writingACompressedBatchIsRefused() {
-        var batch = RecordBatch(producing: [(key: nil, value: ByteBuffer(string: "x"), headers: [], timestamp: 0)])
+    @Test func negativeTimestampsAreRefused() {
+        let error = #expect(throws: KafkaError.self) {
+            try RecordBatch(producing: [(key: nil, value: nil, headers: [], timestamp: 5), (key: nil, value: nil, headers: [], timestamp: -2)])
+        }
+        #expect(error?.code == .invalidArgument)
+        #expect(error?.message.contains("-2") == true)
+    }
+
+    @Test func writingACompressedBatchIsRefused() throws {
+        var batch = try RecordBatch(producing: [(key: nil, value: ByteBuffer(string: "x"), headers: [], timestamp: 0)])
         batch.attributes = RecordBatchAttributes(compression: .gzip)
         var buffer = ByteBuffer()
         let error = #expect(throws: KafkaError.self) { try buffer.writeRecordBatch(batch) }

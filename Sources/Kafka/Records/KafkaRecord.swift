@@ -56,7 +56,12 @@ extension ByteBuffer {
             throw Self.corrupt("record length \(length) does not fit the \(self.readableBytes) bytes left in the batch")
         }
         let attributes = try body.readKafkaInt8().unwrap(or: Self.corrupt("record truncated in attributes"))
-        let timestampDelta = try body.readKafkaVarlong().unwrap(or: Self.corrupt("record truncated in timestampDelta"))
+        let timestampDelta: Int64
+        do {
+            timestampDelta = try body.readKafkaVarlong().unwrap(or: Self.corrupt("record truncated in timestampDelta"))
+        } catch let error as KafkaError where error.code == .protocolError {
+            throw Self.corrupt("record timestampDelta: \(error.message)")
+        }
         let offsetDelta = try body.readRecordVarint("offsetDelta")
         let key = try body.readKafkaRecordBytes(field: "key")
         let value = try body.readKafkaRecordBytes(field: "value")

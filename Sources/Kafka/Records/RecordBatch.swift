@@ -52,12 +52,16 @@ struct RecordBatch: Sendable, Hashable {
     /// A batch to produce: `records` get offset deltas 0, 1, 2, … and timestamp deltas from `baseTimestamp`.
     ///
     /// - Parameter records: each record's key, value, headers and timestamp (milliseconds since the epoch).
+    /// - Throws: `.invalidArgument` for a negative timestamp (which also keeps every delta from overflowing).
     init(
         producing records: [(key: ByteBuffer?, value: ByteBuffer?, headers: [KafkaRecordHeader], timestamp: Int64)],
         producerID: Int64 = -1,
         producerEpoch: Int16 = -1,
         baseSequence: Int32 = -1
-    ) {
+    ) throws {
+        if let negative = records.first(where: { $0.timestamp < 0 }) {
+            throw KafkaError(.invalidArgument, message: "record timestamp \(negative.timestamp) is before the epoch")
+        }
         // The earliest timestamp is the base, so every delta is non-negative (as the Java client does).
         let baseTimestamp = records.lazy.map(\.timestamp).min() ?? 0
         let batchRecords = records.enumerated().map { index, record in
