@@ -1,0 +1,62 @@
+/// An error thrown by the Kafka client.
+///
+/// `code` says what went wrong; `message` says it in words (naming the field, API or broker error involved).
+/// Codes are static members backed by a private enum, so adding one never breaks a caller's `switch`.
+public struct KafkaError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What kind of failure this is.
+    public struct Code: Sendable, Hashable, CustomStringConvertible {
+        private enum Base: String, Sendable, Hashable {
+            case connectionClosed
+            case timeout
+            case protocolError
+            case corruptRecord
+            case unsupportedCompression
+            case unsupportedVersion
+            case brokerError
+            case invalidArgument
+            case cancelled
+        }
+
+        private let base: Base
+
+        private init(_ base: Base) {
+            self.base = base
+        }
+
+        /// The connection closed (or was closed, or could not be opened) before the response arrived.
+        public static var connectionClosed: Self { .init(.connectionClosed) }
+        /// No response within the request's deadline; the connection it was sent on is closed.
+        public static var timeout: Self { .init(.timeout) }
+        /// The broker sent bytes that are not a valid Kafka message, or a response nobody asked for.
+        public static var protocolError: Self { .init(.protocolError) }
+        /// A record batch failed its CRC-32C check or its layout is inconsistent.
+        public static var corruptRecord: Self { .init(.corruptRecord) }
+        /// A record batch uses a compression codec this client cannot decode.
+        public static var unsupportedCompression: Self { .init(.unsupportedCompression) }
+        /// The broker supports no version of an API that this client speaks.
+        public static var unsupportedVersion: Self { .init(.unsupportedVersion) }
+        /// The broker answered with a non-zero error code; `message` names it.
+        public static var brokerError: Self { .init(.brokerError) }
+        /// A value given to the client cannot be encoded (e.g. a string longer than the protocol allows).
+        public static var invalidArgument: Self { .init(.invalidArgument) }
+        /// The calling task was cancelled while it waited for the response.
+        public static var cancelled: Self { .init(.cancelled) }
+
+        public var description: String { self.base.rawValue }
+    }
+
+    /// What kind of failure this is.
+    public let code: Code
+    /// The failure in words.
+    public let message: String
+
+    /// Creates an error of kind `code` described by `message`.
+    public init(_ code: Code, message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String {
+        "KafkaError.\(self.code): \(self.message)"
+    }
+}

