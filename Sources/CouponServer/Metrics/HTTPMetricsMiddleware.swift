@@ -29,7 +29,8 @@ final class HTTPInstruments: Sendable {
         timer.record(duration: duration)
     }
 
-    private func instruments(for key: Key) -> (CoreMetrics.Counter, CoreMetrics.Timer) {
+    /// The counter and timer of `key`, for a caller that records one key often (the fast path).
+    func instruments(for key: Key) -> (CoreMetrics.Counter, CoreMetrics.Timer) {
         if let found = self.instruments.withLock({ $0[key] }) { return found }
         let labels = [("route", key.route), ("method", key.method.rawValue), ("status", String(key.status))]
         let made = (

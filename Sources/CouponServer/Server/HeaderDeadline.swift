@@ -15,10 +15,38 @@ final class HeaderDeadline {
     let timeout: TimeAmount
     /// True between requests: the next bytes are a new head's.
     var waitingForHead = true
+    /// When the head being read began (its first byte); nil when no head is being read.
+    var headStarted: NIODeadline?
+    /// One timer per connection, not one per request: it fires at the earliest moment a head could
+    /// be late and then checks, so a keep-alive connection of quick requests schedules one every
+    /// `timeout` at most instead of one per request (the sold-out path's cost is a few microseconds).
     var timer: Scheduled<Void>?
 
     init(timeout: TimeAmount) {
         self.timeout = timeout
+    }
+
+    /// A head's first byte arrived.
+    func headBegan(context: ChannelHandlerContext) {
+        guard self.waitingForHead, self.headStarted == nil else { return }
+        self.headStarted = .now()
+        if self.timer == nil {
+            self.schedule(at: .now() + self.timeout, context: context)
+        }
+    }
+
+    private func schedule(at deadline: NIODeadline, context: ChannelHandlerContext) {
+        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        self.timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
+            self.timer = nil
+            // No head under way (it completed, and no other began): nothing to watch until the next one.
+            guard let started = self.headStarted else { return }
+            if NIODeadline.now() >= started + self.timeout {
+                loopBound.value.close(promise: nil)
+            } else {
+                self.schedule(at: started + self.timeout, context: loopBound.value)
+            }
+        }
     }
 
     func cancel() {
@@ -39,12 +67,7 @@ final class HeaderDeadlineByteWatcher: ChannelInboundHandler, RemovableChannelHa
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if self.deadline.waitingForHead, self.deadline.timer == nil {
-            let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-            self.deadline.timer = context.eventLoop.assumeIsolated().scheduleTask(in: self.deadline.timeout) {
-                loopBound.value.close(promise: nil)
-            }
-        }
+        self.deadline.headBegan(context: context)
         context.fireChannelRead(data)
     }
 
@@ -72,7 +95,8 @@ final class HeaderDeadlineRequestWatcher: ChannelInboundHandler, RemovableChanne
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch self.unwrapInboundIn(data) {
         case .head:
-            self.deadline.cancel()
+            // The head is complete: the timer, if it fires, finds nothing to watch.
+            self.deadline.headStarted = nil
             self.deadline.waitingForHead = false
         case .body:
             break

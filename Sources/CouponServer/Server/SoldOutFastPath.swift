@@ -1,3 +1,4 @@
+import CoreMetrics
 import CouponCore
 import HTTPTypes
 import Metrics
@@ -18,7 +19,26 @@ struct SoldOutFastPath: Sendable {
     let date: HTTPDateHeader
     /// Nil when metrics are off.
     let metrics: ServerMetrics?
-    let instruments: HTTPInstruments?
+    /// `http_requests_total` and its duration for the two routes' 422, looked up once.
+    private let defaultRouteInstruments: (CoreMetrics.Counter, CoreMetrics.Timer)?
+    private let campaignRouteInstruments: (CoreMetrics.Counter, CoreMetrics.Timer)?
+
+    init(
+        gate: any CouponGate,
+        bodies: SoldOutResponses,
+        requestIDs: RequestIDMiddleware.Counter,
+        date: HTTPDateHeader,
+        metrics: ServerMetrics?,
+        instruments: HTTPInstruments?
+    ) {
+        self.gate = gate
+        self.bodies = bodies
+        self.requestIDs = requestIDs
+        self.date = date
+        self.metrics = metrics
+        self.defaultRouteInstruments = instruments?.instruments(for: .init(route: Self.defaultRoute, method: .post, status: 422))
+        self.campaignRouteInstruments = instruments?.instruments(for: .init(route: Self.campaignRoute, method: .post, status: 422))
+    }
 
     /// The route labels Hummingbird gives these routes (`context.endpointPath`).
     static let defaultRoute = "/coupon/apply"
@@ -49,12 +69,15 @@ struct SoldOutFastPath: Sendable {
         head.headerFields[RequestIDMiddleware.header] =
             RequestIDMiddleware.usable(request.headerFields[RequestIDMiddleware.header]) ?? self.requestIDs.generate()
         head.headerFields[.date] = self.date.now
+        // The router's counts: the apply outcome, and the request by route and status with its duration.
         if let metrics {
-            metrics.gateDuration.record(duration: ContinuousClock.now - start)
             metrics.count(.soldOut)
             metrics.fastPathAnswers.increment()
         }
-        self.instruments?.record(.init(route: route, method: .post, status: 422), duration: ContinuousClock.now - start)
+        if let (counter, timer) = route == Self.defaultRoute ? self.defaultRouteInstruments : self.campaignRouteInstruments {
+            counter.increment()
+            timer.record(duration: ContinuousClock.now - start)
+        }
         return (head, body)
     }
 
