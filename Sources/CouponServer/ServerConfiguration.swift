@@ -176,18 +176,10 @@ extension ServerConfiguration {
             environment: environment
         )
         if let setting = pick(flags.metrics, "metrics", "COUPONGATE_METRICS") {
-            switch setting.text.lowercased() {
-            case "on": self.metricsEnabled = true
-            case "off": self.metricsEnabled = false
-            default: throw setting.invalid("expected on or off")
-            }
+            self.metricsEnabled = try setting.onOrOff()
         }
         if let setting = pick(flags.soldOutFastPath, "sold-out-fast-path", "COUPONGATE_SOLD_OUT_FAST_PATH") {
-            switch setting.text.lowercased() {
-            case "on": self.soldOutFastPath = true
-            case "off": self.soldOutFastPath = false
-            default: throw setting.invalid("expected on or off")
-            }
+            self.soldOutFastPath = try setting.onOrOff()
         }
         if let setting = pick(flags.maxInFlight, "max-in-flight", "COUPONGATE_MAX_IN_FLIGHT") {
             guard let limit = Int(setting.text), (1...1_000_000).contains(limit) else {

@@ -26,6 +26,15 @@ struct Setting {
     func invalid(_ expected: String) -> SettingError {
         SettingError("invalid value '\(self.text)' for \(self.source): \(expected)")
     }
+
+    /// A switch given as `on` or `off` (any case).
+    func onOrOff() throws(SettingError) -> Bool {
+        switch self.text.lowercased() {
+        case "on": return true
+        case "off": return false
+        default: throw self.invalid("expected on or off")
+        }
+    }
 }
 
 /// Reads settings from their flag, else their `COUPONGATE_…` environment variable.

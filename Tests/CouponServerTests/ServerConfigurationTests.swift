@@ -37,6 +37,9 @@ import Testing
 
         #expect(try !ServerConfiguration(flags: Flags(), environment: ["COUPONGATE_METRICS": "OFF"]).metricsEnabled)
         #expect(try ServerConfiguration(flags: Flags(metrics: "on"), environment: ["COUPONGATE_METRICS": "off"]).metricsEnabled)
+        #expect(try ServerConfiguration(flags: Flags(), environment: [:]).soldOutFastPath, "on by default")
+        #expect(try !ServerConfiguration(flags: Flags(), environment: ["COUPONGATE_SOLD_OUT_FAST_PATH": "Off"]).soldOutFastPath)
+        #expect(throws: SettingError.self) { try ServerConfiguration(flags: Flags(soldOutFastPath: "maybe"), environment: [:]) }
         #expect(try ServerConfiguration(flags: Flags(), environment: [:]).maxInFlight == 4096)
         #expect(try ServerConfiguration(flags: Flags(), environment: ["COUPONGATE_MAX_IN_FLIGHT": "64"]).maxInFlight == 64)
         let timeouts = try ServerConfiguration(flags: Flags(idleTimeout: "30"), environment: ["COUPONGATE_HEADER_TIMEOUT": "5"])

@@ -22,7 +22,7 @@ struct RequestIDMiddleware: RouterMiddleware {
         }
     }
 
-    var counter = Counter()
+    let counter = Counter()
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
