@@ -10,22 +10,46 @@ struct KafkaErrorCode: RawRepresentable, Sendable, Hashable, CustomStringConvert
     static let unknownTopicOrPartition = KafkaErrorCode(rawValue: 3)
     static let leaderNotAvailable = KafkaErrorCode(rawValue: 5)
     static let notLeaderOrFollower = KafkaErrorCode(rawValue: 6)
+    static let requestTimedOut = KafkaErrorCode(rawValue: 7)
+    static let networkException = KafkaErrorCode(rawValue: 13)
+    static let notEnoughReplicas = KafkaErrorCode(rawValue: 19)
+    static let notEnoughReplicasAfterAppend = KafkaErrorCode(rawValue: 20)
+    static let notController = KafkaErrorCode(rawValue: 41)
+    static let outOfOrderSequenceNumber = KafkaErrorCode(rawValue: 45)
+    static let duplicateSequenceNumber = KafkaErrorCode(rawValue: 46)
+    static let invalidProducerEpoch = KafkaErrorCode(rawValue: 47)
+    static let unknownProducerID = KafkaErrorCode(rawValue: 59)
+    static let kafkaStorageError = KafkaErrorCode(rawValue: 56)
     static let unsupportedVersion = KafkaErrorCode(rawValue: 35)
     static let topicAlreadyExists = KafkaErrorCode(rawValue: 36)
 
     private static let names: [Int16: String] = [
         -1: "UNKNOWN_SERVER_ERROR", 0: "NONE", 1: "OFFSET_OUT_OF_RANGE", 2: "CORRUPT_MESSAGE",
         3: "UNKNOWN_TOPIC_OR_PARTITION", 4: "INVALID_FETCH_SIZE", 5: "LEADER_NOT_AVAILABLE",
-        6: "NOT_LEADER_OR_FOLLOWER", 7: "REQUEST_TIMED_OUT", 10: "MESSAGE_TOO_LARGE", 15: "COORDINATOR_NOT_AVAILABLE",
+        6: "NOT_LEADER_OR_FOLLOWER", 7: "REQUEST_TIMED_OUT", 10: "MESSAGE_TOO_LARGE", 13: "NETWORK_EXCEPTION",
+        14: "COORDINATOR_LOAD_IN_PROGRESS", 15: "COORDINATOR_NOT_AVAILABLE", 16: "NOT_COORDINATOR",
         17: "INVALID_TOPIC_EXCEPTION", 19: "NOT_ENOUGH_REPLICAS", 20: "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
         21: "INVALID_REQUIRED_ACKS", 29: "TOPIC_AUTHORIZATION_FAILED", 31: "CLUSTER_AUTHORIZATION_FAILED",
         35: "UNSUPPORTED_VERSION", 36: "TOPIC_ALREADY_EXISTS", 37: "INVALID_PARTITIONS", 38: "INVALID_REPLICATION_FACTOR",
         40: "INVALID_CONFIG", 41: "NOT_CONTROLLER", 42: "INVALID_REQUEST", 43: "UNSUPPORTED_FOR_MESSAGE_FORMAT",
         45: "OUT_OF_ORDER_SEQUENCE_NUMBER", 46: "DUPLICATE_SEQUENCE_NUMBER", 47: "INVALID_PRODUCER_EPOCH",
-        53: "TRANSACTIONAL_ID_AUTHORIZATION_FAILED", 59: "UNKNOWN_PRODUCER_ID", 87: "INVALID_RECORD",
+        53: "TRANSACTIONAL_ID_AUTHORIZATION_FAILED", 56: "KAFKA_STORAGE_ERROR", 59: "UNKNOWN_PRODUCER_ID", 87: "INVALID_RECORD",
     ]
 
     var isError: Bool { self.rawValue != 0 }
+
+    /// Whether the same request may succeed if sent again (after a metadata refresh for the leader errors).
+    var isRetriable: Bool {
+        Self.retriable.contains(self)
+    }
+
+    private static let retriable: Set<KafkaErrorCode> = [
+        .unknownTopicOrPartition, .leaderNotAvailable, .notLeaderOrFollower, .requestTimedOut, .networkException,
+        .notEnoughReplicas, .notEnoughReplicasAfterAppend, .notController, .kafkaStorageError,
+        KafkaErrorCode(rawValue: 14),  // COORDINATOR_LOAD_IN_PROGRESS
+        KafkaErrorCode(rawValue: 15),  // COORDINATOR_NOT_AVAILABLE
+        KafkaErrorCode(rawValue: 16),  // NOT_COORDINATOR
+    ]
 
     /// E.g. `UNKNOWN_TOPIC_OR_PARTITION (3)`.
     var description: String {
