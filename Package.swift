@@ -83,6 +83,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The Kafka side of distributed mode: the relay's Kafka sink and the coupon_create consumer.
+        .target(
+            name: "CouponKafka",
+            dependencies: [
+                "CouponCore",
+                "CouponRedis",
+                "Kafka",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "CouponStore",
             dependencies: [
@@ -120,6 +133,7 @@ let package = Package(
             name: "CouponServer",
             dependencies: [
                 "CouponCore",
+                "CouponKafka",
                 "CouponRedis",
                 "CouponAuth",
                 "CouponStore",
@@ -210,6 +224,11 @@ let package = Package(
                 .product(name: "NIOTestUtils", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CouponKafkaTests",
+            dependencies: ["CouponCore", "CouponKafka", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

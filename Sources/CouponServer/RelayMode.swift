@@ -1,4 +1,5 @@
 import CouponCore
+import CouponKafka
 import CouponRedis
 import CouponStore
 import Hummingbird
@@ -22,15 +23,16 @@ public func runRelay(
     let redis = distributed.redis.makeClient(logger: logger)
     let startup = DistributedStartup(store: store, redis: redis, logger: logger)
     let metrics = metricsAddress == nil ? nil : ServerMetrics()
-    let outboxRelay = OutboxRelay(
-        redis: redis,
+    let (outboxRelay, relayServices) = makeRelay(
+        distributed,
         store: store,
-        logger: logger,
+        redis: redis,
+        startup: startup,
         configuration: relay,
-        metrics: metrics.map { RelayMetrics(factory: $0.factory) } ?? .init()
+        metrics: metrics.map { RelayMetrics(factory: $0.factory) } ?? .init(),
+        logger: logger
     )
-    let relayService = StartingService(before: { try await startup.prepare() }, then: outboxRelay)
-    var services: [any Service] = [store, redis, relayService, RelayWatchdog(relay: outboxRelay, logger: logger)]
+    var services: [any Service] = [store, redis] + relayServices + [RelayWatchdog(relay: outboxRelay, logger: logger)]
     if let metrics, let metricsAddress {
         let router = Router()
         router.get("/metrics") { _, _ in
@@ -56,6 +58,34 @@ public func runRelay(
         configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
     )
     try await group.run()
+}
+
+/// The relay with its sink (the database, or Kafka with `distributed.kafka`) and the services to
+/// run for it, in order: the Kafka producer first, so it stops after the relay and sends what the
+/// relay's last batch handed it; then the relay, once the dependencies (and the topic) are ready.
+func makeRelay(
+    _ distributed: DistributedConfiguration,
+    store: any CouponStore,
+    redis: RedisService,
+    startup: DistributedStartup,
+    configuration: OutboxRelay.Configuration = .init(),
+    metrics: RelayMetrics,
+    logger: Logger
+) -> (relay: OutboxRelay, services: [any Service]) {
+    guard let kafka = distributed.kafka else {
+        let relay = OutboxRelay(redis: redis, store: store, logger: logger, configuration: configuration, metrics: metrics)
+        return (relay, [StartingService(before: { try await startup.prepare() }, then: relay)])
+    }
+    let sink = KafkaOutboxSink(settings: kafka, logger: logger)
+    let relay = OutboxRelay(redis: redis, store: store, sink: sink, logger: logger, configuration: configuration, metrics: metrics)
+    let starting = StartingService(
+        before: {
+            try await startup.prepare()
+            try await sink.prepare()
+        },
+        then: relay
+    )
+    return (relay, [sink.producer, starting])
 }
 
 /// `coupongate reconcile`: compares Redis winners, the outbox and database rows for one campaign.

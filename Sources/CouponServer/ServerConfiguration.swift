@@ -63,6 +63,7 @@ extension ServerConfiguration {
         public var postgres: String?
         public var mysql: String?
         public var withRelay: Bool
+        public var kafka: DistributedConfiguration.KafkaFlags
         public var metrics: String?
         public var soldOutFastPath: String?
         public var maxInFlight: String?
@@ -88,6 +89,7 @@ extension ServerConfiguration {
             postgres: String? = nil,
             mysql: String? = nil,
             withRelay: Bool = false,
+            kafka: DistributedConfiguration.KafkaFlags = .init(),
             metrics: String? = nil,
             soldOutFastPath: String? = nil,
             maxInFlight: String? = nil,
@@ -112,6 +114,7 @@ extension ServerConfiguration {
             self.postgres = postgres
             self.mysql = mysql
             self.withRelay = withRelay
+            self.kafka = kafka
             self.metrics = metrics
             self.soldOutFastPath = soldOutFastPath
             self.maxInFlight = maxInFlight
@@ -173,8 +176,12 @@ extension ServerConfiguration {
             postgres: flags.postgres,
             mysql: flags.mysql,
             withRelay: flags.withRelay,
+            kafka: flags.kafka,
             environment: environment
         )
+        if let distributed = self.distributed, distributed.kafka != nil, !distributed.withRelay {
+            throw SettingError("--kafka is the relay's sink: serve writes to Kafka only with --with-relay (or run coupongate relay --kafka)")
+        }
         if let setting = pick(flags.metrics, "metrics", "COUPONGATE_METRICS") {
             self.metricsEnabled = try setting.onOrOff()
         }

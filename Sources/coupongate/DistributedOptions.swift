@@ -21,6 +21,26 @@ struct DistributedOptions: ParsableArguments {
     )
     var mysql: String?
 
+    @Option(
+        help:
+            "Relay to Kafka instead of the database: the brokers, HOST:PORT[,HOST:PORT…] (COUPONGATE_KAFKA_BROKERS); the campaigns are still read from the database."
+    )
+    var kafka: String?
+
+    @Option(help: "--kafka: the topic of coupon events (COUPONGATE_KAFKA_TOPIC; default coupon_create).")
+    var kafkaTopic: String?
+
+    @Option(help: "--kafka: create the topic at start when it is missing, on or off (COUPONGATE_KAFKA_CREATE_TOPIC; default on).")
+    var kafkaCreateTopic: String?
+
+    @Option(help: "--kafka: the partitions of a topic created at start (COUPONGATE_KAFKA_PARTITIONS; default 3).")
+    var kafkaPartitions: String?
+
+    /// The Kafka flags as given, for `DistributedConfiguration`.
+    var kafkaFlags: DistributedConfiguration.KafkaFlags {
+        .init(brokers: self.kafka, topic: self.kafkaTopic, createTopic: self.kafkaCreateTopic, partitions: self.kafkaPartitions)
+    }
+
     /// Both URLs, from the flags or the environment, for a command that only works in distributed mode.
     func required(by command: String, environment: [String: String]) throws -> DistributedConfiguration {
         guard
@@ -30,6 +50,7 @@ struct DistributedOptions: ParsableArguments {
                 postgres: self.postgres,
                 mysql: self.mysql,
                 withRelay: false,
+                kafka: self.kafkaFlags,
                 environment: environment
             )
         else {

@@ -7,7 +7,8 @@ import Logging
 struct RelayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "relay",
-        abstract: "Move issued coupons from the Redis outbox into PostgreSQL (run one or more beside the API instances)."
+        abstract:
+            "Move issued coupons from the Redis outbox into the database of record, or to Kafka with --kafka (run one or more beside the API instances)."
     )
 
     @OptionGroup var distributed: DistributedOptions

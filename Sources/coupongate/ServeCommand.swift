@@ -88,6 +88,7 @@ struct ServeCommand: AsyncParsableCommand {
             postgres: self.distributed.postgres,
             mysql: self.distributed.mysql,
             withRelay: self.withRelay,
+            kafka: self.distributed.kafkaFlags,
             metrics: self.metrics,
             soldOutFastPath: self.soldOutFastPath,
             maxInFlight: self.maxInFlight,

@@ -11,7 +11,7 @@ public struct KafkaBrokerAddress: Sendable, Hashable, CustomStringConvertible {
     /// Parses `host:port` (an IPv6 host in brackets, `[::1]:9092`); the port defaults to 9092.
     ///
     /// - Throws: `.invalidArgument` naming the text when the host is empty or the port is not 1–65535.
-    public init(parsing text: some StringProtocol) throws {
+    public init(parsing text: some StringProtocol) throws(KafkaError) {
         let text = String(text.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
         var host = Substring(text)
         var portText: Substring?
@@ -46,12 +46,14 @@ public struct KafkaBrokerAddress: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses a comma-separated list, `host:port,host:port`.
     /// - Throws: `.invalidArgument` for an empty list or any bad address.
-    public static func list(parsing text: String) throws -> [KafkaBrokerAddress] {
+    public static func list(parsing text: String) throws(KafkaError) -> [KafkaBrokerAddress] {
         let parts = text.split(separator: ",").filter { !$0.allSatisfy(\.isWhitespace) }
         guard !parts.isEmpty else {
             throw KafkaError(.invalidArgument, message: "no Kafka broker given; expected HOST:PORT[,HOST:PORT…]")
         }
-        return try parts.map { try KafkaBrokerAddress(parsing: $0) }
+        var addresses: [KafkaBrokerAddress] = []
+        for part in parts { addresses.append(try KafkaBrokerAddress(parsing: part)) }
+        return addresses
     }
 
     public var description: String {
