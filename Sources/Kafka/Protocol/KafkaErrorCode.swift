@@ -32,6 +32,12 @@ struct KafkaErrorCode: RawRepresentable, Sendable, Hashable, CustomStringConvert
     static let fencedLeaderEpoch = KafkaErrorCode(rawValue: 74)
     static let unknownLeaderEpoch = KafkaErrorCode(rawValue: 75)
     static let memberIDRequired = KafkaErrorCode(rawValue: 79)
+    static let inconsistentGroupProtocol = KafkaErrorCode(rawValue: 23)
+    static let invalidGroupID = KafkaErrorCode(rawValue: 24)
+    static let invalidSessionTimeout = KafkaErrorCode(rawValue: 26)
+    static let topicAuthorizationFailed = KafkaErrorCode(rawValue: 29)
+    static let groupAuthorizationFailed = KafkaErrorCode(rawValue: 30)
+    static let unstableOffsetCommit = KafkaErrorCode(rawValue: 88)
 
     private static let names: [Int16: String] = [
         -1: "UNKNOWN_SERVER_ERROR", 0: "NONE", 1: "OFFSET_OUT_OF_RANGE", 2: "CORRUPT_MESSAGE",
@@ -47,6 +53,7 @@ struct KafkaErrorCode: RawRepresentable, Sendable, Hashable, CustomStringConvert
         45: "OUT_OF_ORDER_SEQUENCE_NUMBER", 46: "DUPLICATE_SEQUENCE_NUMBER", 47: "INVALID_PRODUCER_EPOCH",
         53: "TRANSACTIONAL_ID_AUTHORIZATION_FAILED", 56: "KAFKA_STORAGE_ERROR", 59: "UNKNOWN_PRODUCER_ID",
         74: "FENCED_LEADER_EPOCH", 75: "UNKNOWN_LEADER_EPOCH", 79: "MEMBER_ID_REQUIRED", 87: "INVALID_RECORD",
+        88: "UNSTABLE_OFFSET_COMMIT",
     ]
 
     var isError: Bool { self.rawValue != 0 }

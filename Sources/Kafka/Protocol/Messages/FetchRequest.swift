@@ -4,7 +4,7 @@ import NIOCore
 ///
 /// Versions 4–11, all classic: Kafka 4 removed v0–v3, v12 is flexible and v13 names topics by id.
 /// No fetch sessions (session id 0, epoch -1: every request is a full one), which every broker accepts.
-struct FetchRequest: KafkaRequest {
+struct FetchRequest: KafkaRequest, Hashable {
     typealias Response = FetchResponse
 
     static let apiKey = KafkaAPIKey.fetch

@@ -3,7 +3,7 @@ import NIOCore
 /// FindCoordinator (key 10): the broker that coordinates a consumer group.
 ///
 /// Versions 1–3 (flexible from 3): v4 asks for several keys at once, with a different response layout.
-struct FindCoordinatorRequest: KafkaRequest {
+struct FindCoordinatorRequest: KafkaRequest, Hashable {
     typealias Response = FindCoordinatorResponse
 
     static let apiKey = KafkaAPIKey.findCoordinator

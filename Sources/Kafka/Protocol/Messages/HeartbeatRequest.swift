@@ -3,7 +3,7 @@ import NIOCore
 /// Heartbeat (key 12): keeps the member in its generation; the answer says when a rebalance began.
 ///
 /// Versions 1–3, all classic (v4 is flexible).
-struct HeartbeatRequest: KafkaRequest {
+struct HeartbeatRequest: KafkaRequest, Hashable {
     typealias Response = HeartbeatResponse
 
     static let apiKey = KafkaAPIKey.heartbeat

@@ -4,7 +4,7 @@ import NIOCore
 ///
 /// Versions 2–5, all classic: Kafka 4 removed v0–v1, v6 is flexible. From v4 a new member is first
 /// refused with MEMBER_ID_REQUIRED and the id it must join again with.
-struct JoinGroupRequest: KafkaRequest {
+struct JoinGroupRequest: KafkaRequest, Hashable {
     typealias Response = JoinGroupResponse
 
     static let apiKey = KafkaAPIKey.joinGroup

@@ -3,7 +3,7 @@ import NIOCore
 /// LeaveGroup (key 13): leaves the group at once, so its partitions move without waiting for the session timeout.
 ///
 /// Versions 1–2, all classic (v3 names several members, v4 is flexible).
-struct LeaveGroupRequest: KafkaRequest {
+struct LeaveGroupRequest: KafkaRequest, Hashable {
     typealias Response = LeaveGroupResponse
 
     static let apiKey = KafkaAPIKey.leaveGroup

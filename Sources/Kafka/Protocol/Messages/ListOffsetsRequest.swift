@@ -3,7 +3,7 @@ import NIOCore
 /// ListOffsets (key 2): a partition's earliest or latest offset, or the first at a timestamp.
 ///
 /// Versions 1–5, all classic: Kafka 4 removed v0, v6 is flexible.
-struct ListOffsetsRequest: KafkaRequest {
+struct ListOffsetsRequest: KafkaRequest, Hashable {
     typealias Response = ListOffsetsResponse
 
     static let apiKey = KafkaAPIKey.listOffsets

@@ -3,7 +3,7 @@ import NIOCore
 /// OffsetCommit (key 8): stores the group's position (the next offset to consume) per partition.
 ///
 /// Versions 2–7, all classic: Kafka 4 removed v0–v1, v8 is flexible.
-struct OffsetCommitRequest: KafkaRequest {
+struct OffsetCommitRequest: KafkaRequest, Hashable {
     typealias Response = OffsetCommitResponse
 
     static let apiKey = KafkaAPIKey.offsetCommit

@@ -3,7 +3,7 @@ import NIOCore
 /// OffsetFetch (key 9): the group's committed offsets of some partitions.
 ///
 /// Versions 1–5, all classic: Kafka 4 removed v0, v6 is flexible.
-struct OffsetFetchRequest: KafkaRequest {
+struct OffsetFetchRequest: KafkaRequest, Hashable {
     typealias Response = OffsetFetchResponse
 
     static let apiKey = KafkaAPIKey.offsetFetch

@@ -3,7 +3,7 @@ import NIOCore
 /// SyncGroup (key 14): the leader hands in the assignment; every member gets its own share back.
 ///
 /// Versions 1–3, all classic (v4 is flexible, v5 adds the protocol type and name).
-struct SyncGroupRequest: KafkaRequest {
+struct SyncGroupRequest: KafkaRequest, Hashable {
     typealias Response = SyncGroupResponse
 
     static let apiKey = KafkaAPIKey.syncGroup
