@@ -28,6 +28,8 @@ from harness.net import free_port, wait_until
 from harness.packages import ensure_pip
 
 RECORDS = 30
+# Sent by KafkaProducer to <topic>-producer, in several batches per partition.
+PRODUCER_RECORDS = 2000
 PARTITIONS = 3
 check = Checks("kafka interop")
 
@@ -124,7 +126,7 @@ def main():
         result = subprocess.run(
             ["swift", "test", "--skip-build", "--filter", "KafkaBrokerInteropTests"],
             env={**os.environ, "COUPONGATE_INTEGRATION": "1", "KAFKA_INTEROP_BROKER": bootstrap, "KAFKA_INTEROP_TOPIC": topic,
-                 "KAFKA_INTEROP_RECORDS": str(RECORDS)},
+                 "KAFKA_INTEROP_RECORDS": str(RECORDS), "KAFKA_INTEROP_PRODUCER_RECORDS": str(PRODUCER_RECORDS)},
             capture_output=True, text=True, timeout=300)
         output = result.stdout + result.stderr
         for line in output.splitlines():
@@ -132,6 +134,7 @@ def main():
                 print("  " + line, flush=True)
         check(result.returncode == 0, f"the Swift interop test passes (exit {result.returncode}):\n{output[-3000:]}")
         check("Test produceToARealBroker() passed" in output, "the Swift interop test ran rather than being skipped")
+        check("Test producerDeliversEveryRecord() passed" in output, "the KafkaProducer test ran rather than being skipped")
 
         print("kafka interop: confluent-kafka reads the records back", flush=True)
         messages = consume(bootstrap, topic, RECORDS)
@@ -150,10 +153,23 @@ def main():
             offsets = sorted(offset for _, _, _, p, offset in messages if p == partition)
             check(offsets == list(range(len(offsets))), f"partition {partition} holds offsets 0..n-1, got {offsets}")
 
+        print("kafka interop: confluent-kafka reads KafkaProducer's records", flush=True)
+        produced = consume(bootstrap, f"{topic}-producer", PRODUCER_RECORDS, timeout=60)
+        check(len(produced) == PRODUCER_RECORDS, f"{PRODUCER_RECORDS} records consumed, got {len(produced)}")
+        produced_by_key = {key: (value, partition) for key, value, _, partition, _ in produced}
+        check(len(produced_by_key) == len(produced), "every KafkaProducer key arrives once")
+        producer_keys = [f"pkey-{i}".encode() for i in range(PRODUCER_RECORDS)]
+        check(all(produced_by_key.get(f"pkey-{i}".encode(), (None,))[0] == f"pvalue-{i}".encode()
+                  for i in range(PRODUCER_RECORDS)), "every KafkaProducer record has its value")
+        for partition in range(PARTITIONS):
+            offsets = sorted(offset for _, _, _, p, offset in produced if p == partition)
+            check(offsets == list(range(len(offsets))), f"producer partition {partition} holds offsets 0..n-1 (no gap, no duplicate)")
+
         print("kafka interop: partitions match librdkafka's murmur2 partitioner", flush=True)
-        placed = librdkafka_partitions(bootstrap, f"{topic}-rdkafka", expected_keys)
-        check(len(placed) == RECORDS, f"librdkafka delivered {RECORDS} records, got {len(placed)}")
-        mismatches = [(key, by_key[key][2], placed[key]) for key in expected_keys if key in by_key and key in placed
+        placed = librdkafka_partitions(bootstrap, f"{topic}-rdkafka", expected_keys + producer_keys)
+        check(len(placed) == RECORDS + PRODUCER_RECORDS, f"librdkafka delivered {RECORDS + PRODUCER_RECORDS} records, got {len(placed)}")
+        by_key.update({key: (value, [], partition, None) for key, (value, partition) in produced_by_key.items()})
+        mismatches = [(key, by_key[key][2], placed[key]) for key in expected_keys + producer_keys if key in by_key and key in placed
                       and by_key[key][2] != placed[key]]
         check(not mismatches, f"every key is on librdkafka's partition; (key, ours, librdkafka): {mismatches}")
         check(len({by_key[key][2] for key in expected_keys if key in by_key}) == PARTITIONS,

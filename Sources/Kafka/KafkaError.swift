@@ -50,10 +50,30 @@ public struct KafkaError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The failure in words.
     public let message: String
 
+    /// The broker's error code, for `.brokerError`: what decides whether a retry may succeed.
+    let brokerCode: KafkaErrorCode?
+
     /// Creates an error of kind `code` described by `message`.
     public init(_ code: Code, message: String) {
         self.code = code
         self.message = message
+        self.brokerCode = nil
+    }
+
+    init(_ code: Code, message: String, brokerCode: KafkaErrorCode?) {
+        self.code = code
+        self.message = message
+        self.brokerCode = brokerCode
+    }
+
+    /// Whether the same call may succeed later: the connection failed or timed out, or the broker
+    /// answered with a retriable code (a leader moved, a replica is behind).
+    public var isRetriable: Bool {
+        switch self.code {
+        case .connectionClosed, .timeout: true
+        case .brokerError: self.brokerCode?.isRetriable ?? false
+        default: false
+        }
     }
 
     public var description: String {

@@ -16,6 +16,8 @@ private enum Interop {
     /// The records the check expects: key-i → value-i, header source=swift.
     static let recordCount = Int(environment["KAFKA_INTEROP_RECORDS"] ?? "") ?? 30
     static let partitions: Int32 = 3
+    /// The records `KafkaProducer` sends to `<topic>-producer`: pkey-i → pvalue-i.
+    static let producerRecordCount = Int(environment["KAFKA_INTEROP_PRODUCER_RECORDS"] ?? "") ?? 2000
 }
 
 extension IntegrationTests {
@@ -101,6 +103,46 @@ extension IntegrationTests {
                 #expect(result.errorCode == .none, "partition \(result.index): \(result.errorCode) \(result.errorMessage ?? "")")
                 #expect(result.baseOffset >= 0)
                 print("interop: partition \(result.index) got \(byPartition[result.index]?.count ?? 0) records at offset \(result.baseOffset)")
+            }
+        }
+
+        /// The producer end to end: topic creation, metadata, a producer id, batches per partition
+        /// (several sends at once, so records of different calls share batches), acks=all.
+        @Test func producerDeliversEveryRecord() async throws {
+            let broker = try #require(Interop.broker, "KAFKA_INTEROP_BROKER is not set: python3 -m checks.kafka_interop starts tansu and sets it")
+            let topic = "\(Interop.topic)-producer"
+            var configuration = KafkaProducer.Configuration(client: .init(brokers: try KafkaBrokerAddress.list(parsing: broker)))
+            configuration.batchBytes = 16 * 1024
+            let producer = KafkaProducer(configuration: configuration, logger: Logger(label: "KafkaInterop"))
+            try await withThrowingTaskGroup { group in
+                group.addTask { try await producer.run() }
+                #expect(try await producer.createTopicIfMissing(topic, partitions: Interop.partitions))
+                #expect(try await producer.createTopicIfMissing(topic, partitions: Interop.partitions) == false, "a second creation finds it")
+                #expect(try await producer.partitionCount(of: topic) == Interop.partitions)
+                let now = Int64(Date().timeIntervalSince1970 * 1000)
+                // Ten callers of 200 records each, at once.
+                try await withThrowingTaskGroup { senders in
+                    for caller in 0..<10 {
+                        senders.addTask {
+                            let records = stride(from: caller, to: Interop.producerRecordCount, by: 10).map { index in
+                                KafkaProducerRecord(
+                                    topic: topic,
+                                    key: ByteBuffer(string: "pkey-\(index)"),
+                                    value: ByteBuffer(string: "pvalue-\(index)"),
+                                    timestamp: now
+                                )
+                            }
+                            try await producer.send(records)
+                        }
+                    }
+                    try await senders.waitForAll()
+                }
+                #expect(producer.recordsInFlight == 0)
+                let missing = KafkaProducerRecord(topic: topic, key: nil, value: nil, timestamp: now, partition: 7)
+                let error = await #expect(throws: KafkaError.self) { try await producer.send([missing]) }
+                #expect(error?.code == .invalidArgument)
+                print("interop: KafkaProducer delivered \(Interop.producerRecordCount) records to \(topic)")
+                group.cancelAll()
             }
         }
     }
