@@ -3,8 +3,8 @@ import Testing
 
 @testable import Kafka
 
-private func partitions(_ topic: String, _ indexes: Int32...) -> [KafkaTopicPartition] {
-    indexes.map { KafkaTopicPartition(topic: topic, partition: $0) }
+private func partitions(_ topic: String, _ indexes: Int32...) -> [TopicPartition] {
+    indexes.map { TopicPartition(topic: topic, partition: $0) }
 }
 
 @Suite struct ConsumerProtocolTests {

@@ -50,12 +50,12 @@ private func joined(
 }
 
 private func synced(_ partitions: [Int32], _ errorCode: KafkaErrorCode = .none) throws -> SyncGroupResponse {
-    let assignment = ConsumerProtocolAssignment(partitions: partitions.map { KafkaTopicPartition(topic: "t", partition: $0) })
+    let assignment = ConsumerProtocolAssignment(partitions: partitions.map { TopicPartition(topic: "t", partition: $0) })
     return SyncGroupResponse(throttleTimeMs: 0, errorCode: errorCode, assignment: try assignment.encoded())
 }
 
-private func partition(_ index: Int32) -> KafkaTopicPartition {
-    KafkaTopicPartition(topic: "t", partition: index)
+private func partition(_ index: Int32) -> TopicPartition {
+    TopicPartition(topic: "t", partition: index)
 }
 
 /// A machine consuming generation 4 as member "m", partitions 0 and 1 from offset 0.

@@ -5,10 +5,10 @@ import NIOCore
 /// Written as version 0; later versions append fields, which are ignored when read.
 struct ConsumerProtocolAssignment: Sendable, Hashable {
     var version: Int16 = 0
-    var partitions: [KafkaTopicPartition]
+    var partitions: [TopicPartition]
     var userData: ByteBuffer? = nil
 
-    init(version: Int16 = 0, partitions: [KafkaTopicPartition], userData: ByteBuffer? = nil) {
+    init(version: Int16 = 0, partitions: [TopicPartition], userData: ByteBuffer? = nil) {
         self.version = version
         self.partitions = partitions
         self.userData = userData
@@ -39,7 +39,7 @@ struct ConsumerProtocolAssignment: Sendable, Hashable {
         let topics = try reader.array("assigned_partitions") { reader in
             let topic = try reader.string("topic")
             return try reader.array("partitions") { reader in
-                KafkaTopicPartition(topic: topic, partition: try reader.int32("partitions"))
+                TopicPartition(topic: topic, partition: try reader.int32("partitions"))
             }
         }
         let userData = reader.readableBytes > 0 ? try reader.nullableBytes("user_data") : nil

@@ -49,8 +49,8 @@ struct KafkaConsumerGroupStateMachine {
         /// The leader, waiting for the partition counts of the members' topics.
         case assigning(Coordinator, Generation, subscriptions: [String: [String]])
         case syncing(Coordinator, Generation)
-        case fetchingOffsets(Coordinator, Generation, assignment: [KafkaTopicPartition])
-        case resettingOffsets(Coordinator, Generation, positions: [KafkaTopicPartition: Int64], missing: [KafkaTopicPartition])
+        case fetchingOffsets(Coordinator, Generation, assignment: [TopicPartition])
+        case resettingOffsets(Coordinator, Generation, positions: [TopicPartition: Int64], missing: [TopicPartition])
         case consuming(Coordinator, Generation)
         case leaving
         case stopped
@@ -66,9 +66,9 @@ struct KafkaConsumerGroupStateMachine {
         case sync(SyncGroupRequest, Coordinator)
         case fetchOffsets(OffsetFetchRequest, Coordinator)
         /// Send ListOffsets at the reset timestamp for these partitions, to their leaders; then `offsetsReset`.
-        case resetOffsets([KafkaTopicPartition], timestamp: Int64)
+        case resetOffsets([TopicPartition], timestamp: Int64)
         /// Fetch, hand over and commit from these positions, with heartbeats, until the generation ends.
-        case consume(Coordinator, Generation, positions: [KafkaTopicPartition: Int64])
+        case consume(Coordinator, Generation, positions: [TopicPartition: Int64])
         /// Wait, then call `backoffElapsed` (which repeats the request of the current state).
         case backoff(Duration)
         case leave(LeaveGroupRequest, Coordinator)
@@ -199,12 +199,12 @@ struct KafkaConsumerGroupStateMachine {
             return self.unexpected("OffsetFetch response")
         }
         if let action = self.coordinatorError(response.errorCode) { return action }
-        var positions: [KafkaTopicPartition: Int64] = [:]
+        var positions: [TopicPartition: Int64] = [:]
         for topic in response.topics {
             for partition in topic.partitions {
                 if let action = self.coordinatorError(partition.errorCode) { return action }
                 if partition.committedOffset >= 0 {
-                    positions[KafkaTopicPartition(topic: topic.name, partition: partition.partitionIndex)] = partition.committedOffset
+                    positions[TopicPartition(topic: topic.name, partition: partition.partitionIndex)] = partition.committedOffset
                 }
             }
         }
@@ -218,7 +218,7 @@ struct KafkaConsumerGroupStateMachine {
     }
 
     /// The offsets found by ListOffsets for the partitions without a committed offset.
-    mutating func offsetsReset(_ offsets: [KafkaTopicPartition: Int64]) -> Action {
+    mutating func offsetsReset(_ offsets: [TopicPartition: Int64]) -> Action {
         guard case .resettingOffsets(let coordinator, let generation, var positions, let missing) = self.state else {
             return self.unexpected("ListOffsets result")
         }
@@ -346,12 +346,12 @@ struct KafkaConsumerGroupStateMachine {
         )
     }
 
-    private func fetchOffsetsAction(_ coordinator: Coordinator, _ partitions: [KafkaTopicPartition]) -> Action {
+    private func fetchOffsetsAction(_ coordinator: Coordinator, _ partitions: [TopicPartition]) -> Action {
         let topics = partitions.groupedByTopic().map { OffsetFetchRequest.Topic(name: $0.topic, partitionIndexes: $0.partitions) }
         return .fetchOffsets(OffsetFetchRequest(groupID: self.configuration.groupID, topics: topics), coordinator)
     }
 
-    private mutating func consume(_ coordinator: Coordinator, _ generation: Generation, _ positions: [KafkaTopicPartition: Int64]) -> Action {
+    private mutating func consume(_ coordinator: Coordinator, _ generation: Generation, _ positions: [TopicPartition: Int64]) -> Action {
         self.failures = 0
         self.state = .consuming(coordinator, generation)
         return .consume(coordinator, generation, positions: positions)

@@ -8,8 +8,8 @@ enum KafkaRangeAssignor {
     ///   - subscriptions: each member's subscribed topics, by member id.
     ///   - partitionCounts: the number of partitions of each topic; topics missing here are not assigned.
     /// - Returns: every member's partitions (members given nothing included, with none).
-    static func assign(subscriptions: [String: [String]], partitionCounts: [String: Int32]) -> [String: [KafkaTopicPartition]] {
-        var assignment = subscriptions.mapValues { _ in [KafkaTopicPartition]() }
+    static func assign(subscriptions: [String: [String]], partitionCounts: [String: Int32]) -> [String: [TopicPartition]] {
+        var assignment = subscriptions.mapValues { _ in [TopicPartition]() }
         var membersByTopic: [String: [String]] = [:]
         for (member, topics) in subscriptions {
             for topic in Set(topics) {
@@ -24,7 +24,7 @@ enum KafkaRangeAssignor {
             var next = 0
             for (index, member) in members.enumerated() {
                 let length = perMember + (index < extra ? 1 : 0)
-                assignment[member, default: []] += (next..<next + length).map { KafkaTopicPartition(topic: topic, partition: Int32($0)) }
+                assignment[member, default: []] += (next..<next + length).map { TopicPartition(topic: topic, partition: Int32($0)) }
                 next += length
             }
         }

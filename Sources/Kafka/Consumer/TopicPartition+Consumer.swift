@@ -1,16 +1,11 @@
-/// A partition of a topic: what a group assigns, fetches and commits offsets for.
-struct KafkaTopicPartition: Sendable, Hashable, Comparable, CustomStringConvertible {
-    var topic: String
-    var partition: Int32
-
+extension TopicPartition: Comparable {
+    /// By topic, then partition: the order assignments and requests list partitions in.
     static func < (lhs: Self, rhs: Self) -> Bool {
         (lhs.topic, lhs.partition) < (rhs.topic, rhs.partition)
     }
-
-    var description: String { "\(self.topic)/\(self.partition)" }
 }
 
-extension Sequence<KafkaTopicPartition> {
+extension Sequence<TopicPartition> {
     /// The partitions grouped by topic, topics and partitions sorted, as requests list them.
     func groupedByTopic() -> [(topic: String, partitions: [Int32])] {
         Dictionary(grouping: self, by: \.topic)
