@@ -7,6 +7,11 @@ struct FetchedRecords: Sendable, Hashable {
     /// when no whole batch arrived.
     var nextOffset: Int64
 
+    init(records: [KafkaConsumerRecord], nextOffset: Int64) {
+        self.records = records
+        self.nextOffset = nextOffset
+    }
+
     /// Decodes `partition`'s batches.
     ///
     /// The broker may cut the last batch off at the size limit: that partial batch is left for the next fetch.
