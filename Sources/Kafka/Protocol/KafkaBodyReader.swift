@@ -38,6 +38,18 @@ struct KafkaBodyReader {
         return try self.read(field) { flexible ? try $0.readKafkaCompactNullableString() : try $0.readKafkaNullableString() }
     }
 
+    /// BYTES, or COMPACT_BYTES when flexible.
+    mutating func bytes(_ field: String) throws -> ByteBuffer {
+        let flexible = self.flexible
+        return try self.read(field) { flexible ? try $0.readKafkaCompactBytes() : try $0.readKafkaBytes() }
+    }
+
+    /// NULLABLE_BYTES, or COMPACT_NULLABLE_BYTES when flexible.
+    mutating func nullableBytes(_ field: String) throws -> ByteBuffer? {
+        let flexible = self.flexible
+        return try self.read(field) { flexible ? try $0.readKafkaCompactNullableBytes() : try $0.readKafkaNullableBytes() }
+    }
+
     /// An ARRAY, or a COMPACT_ARRAY when flexible; null is refused.
     mutating func array<Element>(_ field: String, _ readElement: (inout KafkaBodyReader) throws -> Element) throws -> [Element] {
         guard let elements = try self.nullableArray(field, readElement) else {
@@ -113,6 +125,11 @@ extension ByteBuffer {
     /// NULLABLE_STRING, or COMPACT_NULLABLE_STRING when `flexible`.
     mutating func writeKafkaNullableString(_ string: String?, flexible: Bool) throws {
         if flexible { try self.writeKafkaCompactNullableString(string) } else { try self.writeKafkaNullableString(string) }
+    }
+
+    /// BYTES (or NULLABLE_BYTES), or their compact forms when `flexible`.
+    mutating func writeKafkaBytes(_ bytes: ByteBuffer?, flexible: Bool) throws {
+        if flexible { try self.writeKafkaCompactBytes(bytes) } else { try self.writeKafkaBytes(bytes) }
     }
 
     /// ARRAY, or COMPACT_ARRAY when `flexible`.
