@@ -23,6 +23,21 @@ it one fault, taken in turn from:
                   release the lock, start a new relay (which must reclaim the
                   dead one's pending entries)
 
+With --kafka the stack is the seed's: a broker (tansu, harness.servers.Kafka)
+between the relay (`relay --kafka`) and two `coupongate consume` processes
+that write the database, and the faults are taken from:
+
+  kill-relay      as above
+  kill-consumer   SIGKILL a consumer, start it again
+  rebalance       a third consumer joins mid-drop, then one leaves (SIGTERM)
+  stall-broker    SIGSTOP the broker for --stall-seconds, SIGCONT
+  restart-broker  SIGKILL the broker and start it again: with memory storage
+                  its topic and offsets are gone, so the round then runs
+                  `reconcile --repair`, which restores the rows still missing
+                  from Redis's winners
+  poison-record   put a record that is not a coupon event on the topic: it must
+                  reach the dead-letter topic with its reason, the rest unaffected
+
 After the round the pipeline drains (reconcile reports nothing in flight;
 a relay that exited meanwhile is started again, as its supervisor would)
 and the round is checked: every 200 a client received has its database row
@@ -32,9 +47,10 @@ and a retry must answer 409 with that coupon. One line per round, a total,
 and exit 1 on any violation.
 
 Usage: python3 -m checks.chaos PATH_TO_COUPONGATE [--rounds N] [--round-seconds S] [--stall-seconds S]
-                [--rate R] [--faults F,F…] [--database postgres|mysql]
+                [--rate R] [--faults F,F…] [--database postgres|mysql] [--kafka]
   The test command runs the short form (one round per fault); by hand:
   python3 -m checks.chaos .build/debug/coupongate --rounds 50
+  python3 -m checks.chaos .build/debug/coupongate --kafka --database mysql --rounds 30
 """
 import argparse
 import random
@@ -50,9 +66,11 @@ from harness.invariants import answer_violations, row_violations
 from harness.net import request
 from harness.processes import Coupongate
 from harness.relay import drain
-from harness.servers import Database, Redis
+from harness.servers import Database, Kafka, Redis
 
 FAULTS = ["kill-api", "kill-relay", "restart-redis", "restart-db", "stall-relay", "pending-kill", "sigterm-api"]
+KAFKA_FAULTS = ["kill-relay", "kill-consumer", "rebalance", "stall-broker", "restart-broker", "poison-record"]
+TOPIC = "coupon_create"
 TOKEN = "chaos-suite-admin-token-0123"
 CLIENTS = 8
 # Every user applies twice, every seventh a third time: 2 1/7 requests per user.
@@ -60,15 +78,20 @@ REQUESTS_PER_USER = 15 / 7
 
 
 class Stack:
-    def __init__(self, state, database):
+    """The distributed stack: Redis, the database, two API instances and a relay; with `kafka`
+    also a broker, the relay writing to it, and two consumers writing the database."""
+
+    def __init__(self, state, database, kafka=False):
         self.state = state
         self.database = Database(database, state).start()
         self.redis = Redis(state).start()
+        self.kafka = Kafka(state).start() if kafka else None
         self.common = ["--redis", self.redis.url, *self.database.flag]
         self.apis = []
         for _ in range(2):
             self.apis.append(self.start_api())
         self.relay = self.start_relay()
+        self.consumers = [self.start_consumer() for _ in range(2)] if kafka else []
         self.spare = []  # processes replaced during rounds, stopped at the end
         self.relay_restarts = 0  # relays that exited on their own and were started again
 
@@ -77,7 +100,12 @@ class Stack:
         return Coupongate("serve", "--port", str(port), "--admin-token", TOKEN, "--log-level", "info", *self.common).start()
 
     def start_relay(self):
-        return Coupongate("relay", "--claim-after", "2", "--log-level", "info", *self.common, announces_port=False).start()
+        sink = ["--kafka", self.kafka.bootstrap] if self.kafka else []
+        return Coupongate("relay", "--claim-after", "2", "--log-level", "info", *self.common, *sink, announces_port=False).start()
+
+    def start_consumer(self):
+        return Coupongate("consume", "--kafka", self.kafka.bootstrap, *self.database.flag, "--log-level", "info",
+                          announces_port=False).start()
 
     def pending(self):
         """Outbox entries read by a relay and not acknowledged, over every campaign."""
@@ -95,13 +123,19 @@ class Stack:
             self.spare.append(self.relay)
             self.relay = self.start_relay()
             self.relay_restarts += 1
+        for index, consumer in enumerate(self.consumers):
+            if consumer.process.poll() is not None:
+                self.spare.append(consumer)
+                self.consumers[index] = self.start_consumer()
 
     def stop(self):
-        for process in self.apis + [self.relay] + self.spare:
+        for process in self.apis + [self.relay] + self.consumers + self.spare:
             if process.process and process.process.poll() is None:
                 process.kill(signal.SIGTERM)
         if self.redis.process and self.redis.process.poll() is None:
             self.redis.kill()
+        if self.kafka:
+            self.kafka.stop()
         self.database.stop()
 
 
@@ -157,7 +191,56 @@ def inject(stack, fault, stall_seconds):
         stack.database.release(lock)
         stack.relay = stack.start_relay()
         return f"{held} pending at the kill"
+    elif fault == "kill-consumer":
+        victim = stack.consumers[0]
+        victim.kill()
+        stack.spare.append(victim)
+        time.sleep(0.5)
+        stack.consumers[0] = stack.start_consumer()
+    elif fault == "rebalance":
+        stack.consumers.append(stack.start_consumer())
+        time.sleep(2)
+        leaving = stack.consumers.pop(0)
+        status = leaving.kill(signal.SIGTERM)
+        stack.spare.append(leaving)
+        if status != 0:
+            return f"VIOLATION: a consumer leaving its group on SIGTERM ended with {status}, not exit 0"
+        return "a consumer joined, one left (exit 0)"
+    elif fault == "stall-broker":
+        stack.kafka.pause()
+        time.sleep(stall_seconds)
+        stack.kafka.resume()
+    elif fault == "restart-broker":
+        stack.kafka.kill()
+        time.sleep(0.5)
+        stack.kafka.start()
+    elif fault == "poison-record":
+        from confluent_kafka import Producer
+        producer = Producer({"bootstrap.servers": stack.kafka.bootstrap})
+        producer.produce(TOPIC, key=b"poison", value=b"not a coupon event")
+        producer.flush(10)
     return ""
+
+
+def dead_letter_note(stack):
+    """After a poison-record round: the poison record must be on the dead-letter topic with a reason."""
+    from confluent_kafka import Consumer
+    consumer = Consumer({"bootstrap.servers": stack.kafka.bootstrap, "group.id": f"chaos-dlq-{time.time()}",
+                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    consumer.subscribe([f"{TOPIC}.dlq"])
+    deadline = time.time() + 30
+    try:
+        while time.time() < deadline:
+            message = consumer.poll(0.5)
+            if message is None or message.error() or message.key() != b"poison":
+                continue
+            reason = dict(message.headers() or []).get("coupongate.reason", b"").decode()
+            if not reason:
+                return "VIOLATION: the dead letter carries no coupongate.reason header"
+            return f"dead letter: {reason[:60]}"
+    finally:
+        consumer.close()
+    return "VIOLATION: the poison record did not reach the dead-letter topic within 30 s"
 
 
 def drop(stack, campaign, limit, rate, seconds, fault, stall_seconds):
@@ -201,14 +284,21 @@ def drop(stack, campaign, limit, rate, seconds, fault, stall_seconds):
     return answers, note
 
 
-def drained_rows(stack, campaign):
+def drained_rows(stack, campaign, repair=False):
     """The campaign's rows [(user, sequence)] once the relay has drained, or None (then printing
-    what reconcile said last and the relay's last lines)."""
+    what reconcile said last and the relay's last lines). With `repair` (the broker lost its
+    topic), whatever arrives within 20 s is waited for, then `reconcile --repair` writes the rest."""
+    if repair:
+        drain(Coupongate.binary, stack.common, stack.database, [campaign], timeout=20, supervise=stack.supervise)
+        subprocess.run([Coupongate.binary, "reconcile", "--campaign", campaign, "--repair", *stack.common],
+                       capture_output=True, text=True)
     rows, undrained = drain(Coupongate.binary, stack.common, stack.database, [campaign], supervise=stack.supervise)
     if not undrained:
         return rows[campaign]
     print(f"      reconcile ({undrained[campaign]})", flush=True)
     print("      the relay's last lines:\n" + "".join(list(stack.relay.tail)[-30:]), flush=True)
+    for consumer in stack.consumers:
+        print("      a consumer's last lines:\n" + "".join(list(consumer.tail)[-15:]), flush=True)
     return None
 
 
@@ -227,23 +317,30 @@ def violations_of(stack, campaign, limit, answers, rows):
 def main():
     parser = argparse.ArgumentParser(prog="python3 -m checks.chaos")
     parser.add_argument("binary")
-    parser.add_argument("--rounds", type=int, default=len(FAULTS))
+    parser.add_argument("--rounds", type=int, help="default: one per fault")
     parser.add_argument("--round-seconds", type=float, default=4.0)
     parser.add_argument("--stall-seconds", type=float, default=10.0)
     parser.add_argument("--rate", type=float, default=600, help="requests per second over all clients")
-    parser.add_argument("--faults", default=",".join(FAULTS), help="the faults to take in turn, comma-separated")
+    parser.add_argument("--faults", help="the faults to take in turn, comma-separated (default: every one of the mode)")
     parser.add_argument("--database", default="postgres", choices=Database.KINDS, help="the database of record")
+    parser.add_argument("--kafka", action="store_true", help="the seed's stack: relay --kafka, a broker, two consumers")
     options = parser.parse_args()
-    unknown = set(options.faults.split(",")) - set(FAULTS)
+    known = KAFKA_FAULTS if options.kafka else FAULTS
+    options.faults = options.faults or ",".join(known)
+    if options.rounds is None:
+        options.rounds = len(options.faults.split(","))
+    unknown = set(options.faults.split(",")) - set(known)
     if unknown:
-        parser.error(f"unknown fault(s) {', '.join(sorted(unknown))}; known: {', '.join(FAULTS)}")
+        parser.error(f"unknown fault(s) {', '.join(sorted(unknown))}; known{' with --kafka' if options.kafka else ''}: {', '.join(known)}")
+    if options.kafka:
+        Kafka.ensure_client()
     # Sold out near the round's end, so the fault (at half time) hits a drop still issuing.
     limit = max(10, int(options.rate / REQUESTS_PER_USER * options.round_seconds * 0.8))
     Coupongate.binary = options.binary
 
     state = tempfile.mkdtemp(prefix="cg-chaos-")
-    stack = Stack(state, options.database)
-    print(f"database of record: {stack.database.name}", flush=True)
+    stack = Stack(state, options.database, kafka=options.kafka)
+    print(f"database of record: {stack.database.name}{', through Kafka (tansu)' if options.kafka else ''}", flush=True)
     totals = {"requests": 0, "200s": 0, "rows": 0, "violations": 0}
     try:
         print(f"{'round':>5} {'fault':<14} {'requests':>8} {'200s':>6} {'rows':>6} {'violations':>10}  note", flush=True)
@@ -254,7 +351,9 @@ def main():
             create_campaign(stack.apis[0].port, TOKEN, campaign, limit)
             answers, note = drop(stack, campaign, limit, options.rate, options.round_seconds, fault, options.stall_seconds)
             restarts = stack.relay_restarts
-            rows = drained_rows(stack, campaign)
+            rows = drained_rows(stack, campaign, repair=fault == "restart-broker")
+            if fault == "poison-record":
+                note = dead_letter_note(stack)
             if stack.relay_restarts > restarts:
                 note = (note + "; " if note else "") + "relay exited (watchdog) and was restarted"
             problems = violations_of(stack, campaign, limit, answers, rows)

@@ -23,6 +23,18 @@ public struct KafkaOutboxSink: OutboxSink {
     public var name: String { "Kafka topic \(self.settings.topic)" }
 
     public func deliver(_ coupons: [RelayedCoupon]) async throws {
+        do {
+            try await self.send(coupons)
+        } catch let error as KafkaError where error.isUnknownTopic && self.settings.createTopic {
+            // The topic vanished (a broker without persistent storage restarted): create it again;
+            // the relay retries the batch.
+            self.logger.warning("The Kafka topic is gone; creating it again", metadata: ["topic": "\(self.settings.topic)"])
+            _ = try await self.producer.createTopicIfMissing(self.settings.topic, partitions: self.settings.partitions)
+            throw error
+        }
+    }
+
+    private func send(_ coupons: [RelayedCoupon]) async throws {
         try await self.producer.send(
             coupons.map { relayed in
                 let event = CouponEvent(coupon: relayed.coupon, epoch: relayed.epoch)

@@ -66,6 +66,12 @@ public struct KafkaError: Error, Sendable, Hashable, CustomStringConvertible {
         self.brokerCode = brokerCode
     }
 
+    /// The broker says the topic (or partition) does not exist — e.g. a broker without persistent
+    /// storage that restarted.
+    public var isUnknownTopic: Bool {
+        self.brokerCode == .unknownTopicOrPartition
+    }
+
     /// Whether the same call may succeed later: the connection failed or timed out, or the broker
     /// answered with a retriable code (a leader moved, a replica is behind).
     public var isRetriable: Bool {

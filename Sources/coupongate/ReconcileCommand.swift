@@ -8,7 +8,12 @@ struct ReconcileCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reconcile",
         abstract: "Compare a campaign's Redis winners, outbox and PostgreSQL rows; with --repair, write missing rows.",
-        discussion: "Exits 0 when the database agrees with Redis (entries still in the outbox are in flight, not errors), 1 otherwise."
+        discussion: """
+            Exits 0 when the database agrees with Redis (entries still in the outbox are in flight, not errors), 1 otherwise. \
+            With relay --kafka, a winner in neither the database nor the outbox may still be on the topic, not yet consumed: \
+            run it again once the consumers caught up. --repair is safe either way: inserts are idempotent, so a row \
+            written by --repair and again by a consumer is one row.
+            """
     )
 
     @OptionGroup var distributed: DistributedOptions
@@ -38,6 +43,9 @@ struct ReconcileCommand: AsyncParsableCommand {
             logger: try commandLogger(self.logLevel, environment: environment)
         )
         print(report)
+        if distributed.kafka != nil, !report.missing.isEmpty, !self.repair {
+            print("  (with --kafka, missing winners may still be on the topic, not yet consumed)")
+        }
         if !report.isConsistent { throw ExitCode(1) }
     }
 }

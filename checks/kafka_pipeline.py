@@ -1,0 +1,129 @@
+"""The seed's pipeline end to end: API → Redis → relay --kafka → Kafka → consume → database.
+
+Starts the stack of checks.chaos with --kafka (redis-server, tansu, the database of record, two
+`coupongate serve`, one `coupongate relay --kafka`, two `coupongate consume` in one group), creates
+a campaign of LIMIT coupons and sends APPLIES applies of distinct users over both instances. Then,
+once reconcile finds the database consistent with Redis: the rows are exactly the 200s (same user,
+same sequence, sequences 1..n), and the topic, read from the start with librdkafka, holds exactly one
+event per winner, with the winner's sequence, keyed by the campaign id.
+
+Usage: python3 -m checks.kafka_pipeline PATH_TO_COUPONGATE [--database postgres|mysql] [--applies N]
+"""
+import argparse
+import json
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+
+from checks.chaos import TOPIC, TOKEN, Stack
+from harness.api import apply_again, create_campaign, parse_apply
+from harness.checks import Checks
+from harness.invariants import answer_violations, row_violations
+from harness.net import request
+from harness.processes import Coupongate
+from harness.relay import drain
+from harness.servers import Database, Kafka
+
+CLIENTS = 8
+
+
+def applies(stack, campaign, users):
+    """Every user applies once, alternating instances: [(user, status, sequence)]."""
+    answers, lock = [], threading.Lock()
+
+    def client(index):
+        for user in users[index::CLIENTS]:
+            api = stack.apis[user % 2]
+            try:
+                status, _, body = request(api.port, "POST", f"/campaigns/{campaign}/apply?userId={user}")
+            except OSError:
+                status, body = 0, b""
+            with lock:
+                answers.append((user, status, parse_apply(status, body)[0] if status == 200 else None))
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
+
+
+def topic_events(bootstrap, expected, timeout=60):
+    """The topic's records from the start, read by librdkafka: [(key, event dict)]."""
+    from confluent_kafka import Consumer
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"pipeline-{uuid.uuid4()}",
+                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    events = []
+    try:
+        consumer.subscribe([TOPIC])
+        deadline = time.time() + timeout
+        # Past the expected count a little, to see duplicates too.
+        quiet_until = None
+        while time.time() < deadline:
+            message = consumer.poll(0.5)
+            if message is None:
+                if len(events) >= expected:
+                    quiet_until = quiet_until or time.time() + 3
+                    if time.time() > quiet_until:
+                        break
+                continue
+            if not message.error():
+                events.append((message.key(), json.loads(message.value())))
+    finally:
+        consumer.close()
+    return events
+
+
+def main():
+    parser = argparse.ArgumentParser(prog="python3 -m checks.kafka_pipeline")
+    parser.add_argument("binary")
+    parser.add_argument("--database", default="mysql", choices=Database.KINDS)
+    parser.add_argument("--applies", type=int, default=20_000)
+    options = parser.parse_args()
+    Coupongate.binary = options.binary
+    Kafka.ensure_client()
+    check = Checks(f"kafka pipeline ({options.database})")
+    limit = options.applies // 2
+    campaign = "pipeline"
+    state = tempfile.mkdtemp(prefix="cg-kafka-pipeline-")
+    stack = Stack(state, options.database, kafka=True)
+    try:
+        create_campaign(stack.apis[0].port, TOKEN, campaign, limit)
+        started = time.time()
+        answers = applies(stack, campaign, list(range(1, options.applies + 1)))
+        print(f"kafka pipeline: {len(answers)} applies in {time.time() - started:.1f} s", flush=True)
+        problems, winners = answer_violations(((user, status, (sequence, None), None) for user, status, sequence in answers),
+                                              allowed={422})
+        check(not problems, f"every apply answered 200 or 422: {problems[:5]}")
+        check(len(winners) == limit, f"{limit} answered 200, got {len(winners)}")
+
+        drained_at = time.time()
+        rows, undrained = drain(options.binary, stack.common, stack.database, [campaign], timeout=120, supervise=stack.supervise)
+        check(not undrained, f"the consumers wrote every winner (reconcile): {undrained.get(campaign, '')}")
+        print(f"kafka pipeline: drained {time.time() - drained_at:.1f} s after the last answer", flush=True)
+        violations = row_violations(rows[campaign], limit, winners,
+                                    lambda user: apply_again(stack.apis[0].port, f"/campaigns/{campaign}/apply?userId={user}"))
+        check(not violations, f"the rows are exactly the 200s: {violations[:5]}")
+        check(len(rows[campaign]) == len(winners), f"rows == 200s ({len(rows[campaign])} rows, {len(winners)} 200s)")
+
+        events = topic_events(stack.kafka.bootstrap, len(winners))
+        by_user = {}
+        for key, event in events:
+            by_user.setdefault(event["userId"], []).append((key, event))
+        check(len(events) == len(winners), f"the topic holds {len(winners)} events, got {len(events)}")
+        check(all(len(found) == 1 for found in by_user.values()), "one event per winner, no duplicates")
+        check(set(by_user) == set(winners), "the topic's winners are the 200s")
+        check(all(key == campaign.encode() and event["campaignId"] == campaign and event["sequence"] == winners[user]
+                  for user, found in by_user.items() if user in winners for key, event in found),
+              "each event is keyed by the campaign id and carries the winner's sequence")
+    finally:
+        stack.stop()
+        subprocess.run(["rm", "-rf", state])
+    check.finish()
+
+
+if __name__ == "__main__":
+    main()
