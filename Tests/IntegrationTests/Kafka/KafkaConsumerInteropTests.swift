@@ -17,7 +17,7 @@ private enum Interop {
     static let group = environment["KAFKA_CONSUMER_INTEROP_GROUP"] ?? "consumer-interop"
     /// consumeEveryRecordOnce: how many records the topic holds (key-i → value-i).
     static let recordCount = Int(environment["KAFKA_CONSUMER_INTEROP_RECORDS"] ?? "") ?? 60
-    /// sharesAGroupWithLibrdkafka: where each record consumed is written, and the file whose existence ends the test.
+    /// consumeIntoAFileUntilStopped: where each record consumed is written, and the file whose existence ends the test.
     static let output = environment["KAFKA_CONSUMER_INTEROP_OUTPUT"]
     static let stopFile = environment["KAFKA_CONSUMER_INTEROP_STOP"]
 
@@ -129,9 +129,9 @@ extension IntegrationTests {
             print("interop: consumed \(result.delivered.count) records from partitions \(Set(result.delivered.map(\.partition)).sorted())")
         }
 
-        /// Shares its group with a librdkafka consumer the check runs: every record consumed is written to the
-        /// output file (`partition offset key`) until the check creates the stop file.
-        @Test func sharesAGroupWithLibrdkafka() async throws {
+        /// Every record consumed is written to the output file (`partition offset key`) until the check creates
+        /// the stop file; meanwhile the check has a librdkafka consumer join the group, or stalls the broker.
+        @Test func consumeIntoAFileUntilStopped() async throws {
             let output = URL(fileURLWithPath: try #require(Interop.output, "KAFKA_CONSUMER_INTEROP_OUTPUT is not set"))
             let stopFile = try #require(Interop.stopFile, "KAFKA_CONSUMER_INTEROP_STOP is not set")
             #expect(FileManager.default.createFile(atPath: output.path, contents: nil), "cannot create \(output.path)")
