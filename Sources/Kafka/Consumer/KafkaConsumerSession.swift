@@ -7,7 +7,7 @@ struct KafkaConsumerSession: Sendable {
     typealias ConsumingEnd = KafkaConsumerGroupStateMachine.ConsumingEnd
 
     let consumer: KafkaConsumer
-    let cluster: KafkaCluster
+    let links: KafkaConsumerLinks
     let coordinator: KafkaConsumerGroupStateMachine.Coordinator
     let generation: KafkaConsumerGroupStateMachine.Generation
     let handler: KafkaConsumer.Handler
@@ -17,14 +17,14 @@ struct KafkaConsumerSession: Sendable {
 
     init(
         consumer: KafkaConsumer,
-        cluster: KafkaCluster,
+        links: KafkaConsumerLinks,
         coordinator: KafkaConsumerGroupStateMachine.Coordinator,
         generation: KafkaConsumerGroupStateMachine.Generation,
         handler: @escaping KafkaConsumer.Handler,
         shutdown: KafkaConsumerSignal
     ) {
         self.consumer = consumer
-        self.cluster = cluster
+        self.links = links
         self.coordinator = coordinator
         self.generation = generation
         self.handler = handler
@@ -79,7 +79,7 @@ struct KafkaConsumerSession: Sendable {
             } catch {
                 return  // cancelled: the fetch loop ended
             }
-            if let response = await self.consumer.send(request, to: self.coordinator.nodeID, self.cluster) {
+            if let response = await self.consumer.send(request, to: .coordinator(self.coordinator), self.links) {
                 lastAnswer = .now
                 if let end = KafkaConsumerGroupStateMachine.consumingEnd(for: response.errorCode) {
                     self.logger.info(
@@ -177,7 +177,7 @@ struct KafkaConsumerSession: Sendable {
             }
         )
         for attempt in 1...3 {
-            guard let response = await self.consumer.send(request, to: self.coordinator.nodeID, self.cluster) else {
+            guard let response = await self.consumer.send(request, to: .coordinator(self.coordinator), self.links) else {
                 if Task.isCancelled { return .coordinatorLost }
                 try? await Task.sleep(for: self.backoff(attempt))
                 continue
@@ -205,7 +205,7 @@ struct KafkaConsumerSession: Sendable {
 
     /// One Fetch per leader, concurrently.
     private func fetch(_ positions: [TopicPartition: Int64]) async throws -> FetchRound {
-        guard let byLeader = await self.consumer.leaders(of: positions.keys, self.cluster) else {
+        guard let byLeader = await self.consumer.leaders(of: positions.keys, self.links.cluster) else {
             return FetchRound(failed: true)
         }
         return try await withThrowingTaskGroup(of: FetchRound.self) { group in
@@ -242,8 +242,8 @@ struct KafkaConsumerSession: Sendable {
             }
         )
         let timeout = configuration.fetchMaxWait + configuration.client.requestTimeout
-        guard let response = await self.consumer.send(request, to: leader, self.cluster, timeout: timeout) else {
-            for topic in Set(partitions.map(\.topic)) { await self.cluster.markStale(topic) }
+        guard let response = await self.consumer.send(request, to: .node(leader), self.links, timeout: timeout) else {
+            for topic in Set(partitions.map(\.topic)) { await self.links.cluster.markStale(topic) }
             return FetchRound(failed: true)
         }
         var round = FetchRound()
@@ -266,7 +266,7 @@ struct KafkaConsumerSession: Sendable {
                 case .offsetOutOfRange:
                     // Deleted by retention, or the log was truncated: start again where the reset policy says.
                     let timestamp = configuration.offsetReset == .earliest ? ListOffsetsRequest.earliest : ListOffsetsRequest.latest
-                    if let reset = await self.consumer.listOffsets([key], timestamp: timestamp, self.cluster)?[key] {
+                    if let reset = await self.consumer.listOffsets([key], timestamp: timestamp, self.links)?[key] {
                         self.logger.warning("Kafka consumer: offset \(offset) of \(key) is out of range; starting again at \(reset)")
                         round.fetched[key] = FetchedRecords(records: [], nextOffset: reset)
                     } else {
@@ -274,7 +274,7 @@ struct KafkaConsumerSession: Sendable {
                     }
                 default:
                     self.logger.warning("Kafka consumer: fetching \(key) from node \(leader) failed: \(partition.errorCode)")
-                    await self.cluster.markStale(topic.topic)
+                    await self.links.cluster.markStale(topic.topic)
                     round.failed = true
                 }
             }
