@@ -41,10 +41,16 @@ public struct CouponEvent: Sendable, Hashable {
     /// Reads a record's value.
     /// - Throws: a reason, for the dead-letter topic, naming what is wrong.
     public init(value: ByteBuffer?) throws(CouponEventError) {
-        guard let value, value.readableBytes > 0 else { throw CouponEventError("the record has no value") }
+        try self.init(bytes: value.map { Array($0.readableBytesView) })
+    }
+
+    /// Reads a record's value.
+    /// - Throws: a reason, for the dead-letter topic, naming what is wrong.
+    public init(bytes value: [UInt8]?) throws(CouponEventError) {
+        guard let value, !value.isEmpty else { throw CouponEventError("the record has no value") }
         let fields: Fields
         do {
-            fields = try JSONDecoder().decode(Fields.self, from: Data(value.readableBytesView))
+            fields = try JSONDecoder().decode(Fields.self, from: Data(value))
         } catch {
             throw CouponEventError("the value is not a coupon event: \(Self.describe(error))")
         }

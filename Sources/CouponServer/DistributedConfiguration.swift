@@ -81,18 +81,11 @@ public struct DistributedConfiguration: Sendable {
             )
         }
         let redisSetting = serverSetting ?? clusterSetting
-        let postgresSetting = settings.pick(postgres, option: "postgres", variable: "COUPONGATE_POSTGRES_URL")
-        let mysqlSetting = settings.pick(mysql, option: "mysql", variable: "COUPONGATE_MYSQL_URL")
+        let database = try Self.database(postgres: postgres, mysql: mysql, settings: settings)
         let relay = try settings.flag(withRelay, option: "with-relay", variable: "COUPONGATE_WITH_RELAY")
         let kafka = try Self.kafkaSettings(kafkaFlags, settings: settings)
 
-        if let postgresSetting, let mysqlSetting {
-            throw SettingError(
-                "\(postgresSetting.source) and \(mysqlSetting.source) are both given: distributed mode keeps coupons in one database of record; give one"
-            )
-        }
-        let databaseSetting = postgresSetting ?? mysqlSetting
-        switch (redisSetting, databaseSetting) {
+        switch (redisSetting, database) {
         case (nil, nil):
             if relay { throw SettingError("--with-relay needs distributed mode: give --redis URL and --postgres URL (or --mysql URL)") }
             if kafka != nil {
@@ -101,13 +94,13 @@ public struct DistributedConfiguration: Sendable {
             return nil
         case (nil, let database?):
             throw SettingError(
-                "\(database.source) needs --redis too: distributed mode keeps the gate in Redis (or give neither for the embedded default)"
+                "\(database.setting.source) needs --redis too: distributed mode keeps the gate in Redis (or give neither for the embedded default)"
             )
         case (_?, nil):
             throw SettingError(
                 "--redis needs a database of record too: --postgres URL or --mysql URL (or give neither for the embedded default)"
             )
-        case (let redisSetting?, let databaseSetting?):
+        case (let redisSetting?, let database?):
             let redis: RedisDeployment
             do {
                 redis =
@@ -115,13 +108,26 @@ public struct DistributedConfiguration: Sendable {
             } catch {
                 throw SettingError("invalid value for \(redisSetting.source): \(error.message)")
             }
-            let database: Database
-            do {
-                database = postgresSetting != nil ? .postgres(try PostgresURL(databaseSetting.text)) : .mysql(try MySQLURL(databaseSetting.text))
-            } catch {
-                throw SettingError("invalid value for \(databaseSetting.source): \(error.message)")
-            }
-            self.init(redis: redis, database: database, withRelay: relay, kafka: kafka)
+            self.init(redis: redis, database: database.database, withRelay: relay, kafka: kafka)
+        }
+    }
+
+    /// The database of record from `--postgres`/`COUPONGATE_POSTGRES_URL` or `--mysql`/`COUPONGATE_MYSQL_URL`
+    /// (at most one), with the setting it came from; nil when neither is given.
+    static func database(postgres: String?, mysql: String?, settings: SettingReader) throws(SettingError) -> (database: Database, setting: Setting)? {
+        let postgresSetting = settings.pick(postgres, option: "postgres", variable: "COUPONGATE_POSTGRES_URL")
+        let mysqlSetting = settings.pick(mysql, option: "mysql", variable: "COUPONGATE_MYSQL_URL")
+        if let postgresSetting, let mysqlSetting {
+            throw SettingError(
+                "\(postgresSetting.source) and \(mysqlSetting.source) are both given: distributed mode keeps coupons in one database of record; give one"
+            )
+        }
+        guard let setting = postgresSetting ?? mysqlSetting else { return nil }
+        do {
+            let database: Database = postgresSetting != nil ? .postgres(try PostgresURL(setting.text)) : .mysql(try MySQLURL(setting.text))
+            return (database, setting)
+        } catch {
+            throw SettingError("invalid value for \(setting.source): \(error.message)")
         }
     }
 

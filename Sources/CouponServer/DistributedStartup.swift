@@ -2,14 +2,15 @@ import CouponRedis
 import CouponStore
 import Logging
 
-/// Waits, bounded, for the database of record and Redis at start, and migrates the database.
+/// Waits, bounded, for the database of record and Redis (when the process uses it) at start, and migrates the database.
 ///
 /// The services start together, so the first calls may find no connection
 /// yet; rather than fail the start on that, this retries for `timeout` and
 /// then fails with one line naming what did not answer.
 struct DistributedStartup {
     let store: any DatabaseOfRecord
-    let redis: RedisService
+    /// Nil for a process without Redis (`consume`).
+    let redis: RedisService?
     let logger: Logger
     var timeout: Duration = .seconds(30)
 
@@ -29,7 +30,11 @@ struct DistributedStartup {
         if let lastError {
             throw StartupError("\(self.store.location) is not usable after \(self.timeout): \(lastError)")
         }
-        while !self.redis.isConnected {
+        guard let redis = self.redis else {
+            self.logger.info("Database migrated", metadata: ["database": "\(self.store.location)"])
+            return
+        }
+        while !redis.isConnected {
             guard ContinuousClock.now < deadline else {
                 throw StartupError("Redis did not accept a connection within \(self.timeout)")
             }

@@ -34,24 +34,17 @@ public func runRelay(
     )
     var services: [any Service] = [store, redis] + relayServices + [RelayWatchdog(relay: outboxRelay, logger: logger)]
     if let metrics, let metricsAddress {
-        let router = Router()
-        router.get("/metrics") { _, _ in
-            var campaigns: [CampaignID] = []
-            do {
-                campaigns = try await store.campaigns().prefix(MetricsController<BasicRequestContext>.campaignGaugeLimit).map(\.id)
-            } catch {
-                logger.warning("Could not read campaigns for /metrics", metadata: ["error": "\(error)"])
-            }
-            await metrics.recordBacklog(of: campaigns, redis: redis, logger: logger)
-            metrics.recordUptime()
-            return MetricsController<BasicRequestContext>.exposition(metrics)
-        }
         services.append(
-            Application(
-                router: router,
-                configuration: .init(address: .hostname(metricsAddress.host, port: metricsAddress.port), serverName: nil),
-                logger: logger
-            )
+            metricsApplication(metrics, address: metricsAddress, logger: logger) {
+                var campaigns: [CampaignID] = []
+                do {
+                    campaigns = try await store.campaigns().prefix(MetricsController<BasicRequestContext>.campaignGaugeLimit).map(\.id)
+                } catch {
+                    logger.warning("Could not read campaigns for /metrics", metadata: ["error": "\(error)"])
+                }
+                await metrics.recordBacklog(of: campaigns, redis: redis, logger: logger)
+                metrics.recordUptime()
+            }
         )
     }
     let group = ServiceGroup(
@@ -110,4 +103,63 @@ struct StartingService<Wrapped: Service>: Service {
         try await self.before()
         try await self.then.run()
     }
+}
+
+/// `coupongate consume`: reads coupon events from Kafka into the database of record.
+///
+/// Runs until SIGTERM or SIGINT; then the batch in hand is written and committed and the consumer
+/// leaves its group. With `metricsAddress`, it also serves `GET /metrics` there.
+public func runConsumer(
+    _ database: DistributedConfiguration.Database,
+    settings: CouponEventConsumer.Settings,
+    metricsAddress: (host: String, port: Int)? = nil,
+    logger: Logger
+) async throws {
+    let store = database.makeStore(logger: logger)
+    let metrics = metricsAddress == nil ? nil : ServerMetrics()
+    let consumer = CouponEventConsumer(
+        settings: settings,
+        store: store,
+        metrics: metrics.map { CouponConsumerMetrics(factory: $0.factory) } ?? .init(),
+        logger: logger
+    )
+    let startup = DistributedStartup(store: store, redis: nil, logger: logger)
+    // The dead-letter producer is listed before the consumer, so it stops after it.
+    var services: [any Service] = [
+        store, consumer.deadLetterProducer,
+        StartingService(
+            before: {
+                try await startup.prepare()
+                try await consumer.prepare()
+            },
+            then: consumer
+        ),
+    ]
+    if let metrics, let metricsAddress {
+        services.append(metricsApplication(metrics, address: metricsAddress, logger: logger) { metrics.recordUptime() })
+    }
+    let group = ServiceGroup(
+        configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+    )
+    try await group.run()
+}
+
+/// A `GET /metrics` endpoint of its own, for the processes without the API (relay, consume);
+/// `refresh` updates the gauges read at scrape time.
+func metricsApplication(
+    _ metrics: ServerMetrics,
+    address: (host: String, port: Int),
+    logger: Logger,
+    refresh: @escaping @Sendable () async -> Void
+) -> some Service {
+    let router = Router()
+    router.get("/metrics") { _, _ in
+        await refresh()
+        return MetricsController<BasicRequestContext>.exposition(metrics)
+    }
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(address.host, port: address.port), serverName: nil),
+        logger: logger
+    )
 }

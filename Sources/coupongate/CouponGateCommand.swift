@@ -5,7 +5,7 @@ struct CouponGateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "coupongate",
         abstract: "First-come-first-served coupon issuing service.",
-        subcommands: [ServeCommand.self, RelayCommand.self, ReconcileCommand.self, LoadtestCommand.self],
+        subcommands: [ServeCommand.self, RelayCommand.self, ConsumeCommand.self, ReconcileCommand.self, LoadtestCommand.self],
         defaultSubcommand: ServeCommand.self
     )
 }
