@@ -12,24 +12,8 @@ struct KafkaConsumerSession: Sendable {
     let generation: KafkaConsumerGroupStateMachine.Generation
     let handler: KafkaConsumer.Handler
     let shutdown: KafkaConsumerSignal
-    /// Raised by the heartbeat (or a commit) when the generation is over.
-    private let generationEnd = KafkaConsumerSignal()
-
-    init(
-        consumer: KafkaConsumer,
-        links: KafkaConsumerLinks,
-        coordinator: KafkaConsumerGroupStateMachine.Coordinator,
-        generation: KafkaConsumerGroupStateMachine.Generation,
-        handler: @escaping KafkaConsumer.Handler,
-        shutdown: KafkaConsumerSignal
-    ) {
-        self.consumer = consumer
-        self.links = links
-        self.coordinator = coordinator
-        self.generation = generation
-        self.handler = handler
-        self.shutdown = shutdown
-    }
+    /// Raised by the heartbeat when the generation is over.
+    let generationEnd = KafkaConsumerSignal()
 
     private var configuration: KafkaConsumer.Configuration { self.consumer.configuration }
     private var logger: Logger { self.consumer.log }
