@@ -112,7 +112,11 @@ struct KafkaConsumerSession: Sendable {
                 next[partition] = fetched.nextOffset
             }
             if !records.isEmpty {
-                if let end = await self.deliver(records) { return end }
+                switch await self.deliver(records) {
+                case .delivered: break
+                case .ended(let end): return end
+                case .cancelled: return nil
+                }
             }
             let changed = next.filter { committed[$0.key] != $0.value }
             if !changed.isEmpty {
@@ -123,23 +127,32 @@ struct KafkaConsumerSession: Sendable {
         }
     }
 
-    /// Calls the handler until it returns without throwing; nil then, or why the generation ended meanwhile
-    /// (the records stay uncommitted and are delivered again after the rejoin).
-    private func deliver(_ records: [KafkaConsumerRecord]) async -> ConsumingEnd? {
+    private enum Delivery {
+        case delivered
+        /// The generation ended (or shutdown began) while the handler kept failing: the records stay
+        /// uncommitted and are delivered again after the rejoin.
+        case ended(ConsumingEnd)
+        /// The task was cancelled: nothing more is committed.
+        case cancelled
+    }
+
+    /// Calls the handler until it returns without throwing.
+    private func deliver(_ records: [KafkaConsumerRecord]) async -> Delivery {
         var attempts = 0
         while true {
             do {
                 try await self.handler(records)
-                return nil
+                return .delivered
             } catch {
-                guard !Task.isCancelled else { return nil }
+                // A handler that threw is never followed by a commit of its records, cancelled or not.
+                guard !Task.isCancelled else { return .cancelled }
                 attempts += 1
                 self.logger.error(
                     "Kafka consumer: the handler failed on \(records.count) records; they are delivered again after a backoff",
                     metadata: ["error": "\(error)", "kafka.attempt": "\(attempts)"]
                 )
                 try? await Task.sleep(for: self.backoff(attempts))
-                if let end = self.stopReason { return end }
+                if let end = self.stopReason { return .ended(end) }
             }
         }
     }
