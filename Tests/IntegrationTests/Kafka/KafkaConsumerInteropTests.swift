@@ -17,6 +17,9 @@ private enum Interop {
     static let group = environment["KAFKA_CONSUMER_INTEROP_GROUP"] ?? "consumer-interop"
     /// consumeEveryRecordOnce: how many records the topic holds (key-i → value-i).
     static let recordCount = Int(environment["KAFKA_CONSUMER_INTEROP_RECORDS"] ?? "") ?? 60
+    /// consumeEveryRecordOnce: how long the handler takes over the first batch it accepts; longer than the
+    /// session timeout, it shows that heartbeats go on beside a slow handler.
+    static let slowHandler = Duration.seconds(Int(environment["KAFKA_CONSUMER_INTEROP_SLOW_SECONDS"] ?? "") ?? 0)
     /// consumeIntoAFileUntilStopped: where each record consumed is written, and the file whose existence ends the test.
     static let output = environment["KAFKA_CONSUMER_INTEROP_OUTPUT"]
     static let stopFile = environment["KAFKA_CONSUMER_INTEROP_STOP"]
@@ -93,18 +96,24 @@ extension IntegrationTests {
     /// librdkafka; scripts/test.sh's main run skips it. Without a broker it fails, as every integration test does.
     @Suite struct KafkaConsumerInteropTests {
         /// Every record once, in offset order per partition; the first batch is refused once by the handler and
-        /// must come again, uncommitted. The check then reads the group's committed offsets with librdkafka.
+        /// must come again, uncommitted, and then takes the handler `KAFKA_CONSUMER_INTEROP_SLOW_SECONDS`. The check then reads the group's committed offsets with librdkafka.
         @Test func consumeEveryRecordOnce() async throws {
             let seen = Seen()
             let consumer = try Interop.consumer()
             let finished = try await Interop.run(
                 consumer,
                 handler: { records in
-                    try seen.state.withLock { seen in
+                    let first = try seen.state.withLock { seen in
                         if seen.refused == nil {
                             seen.refused = records
                             throw HandlerFailure()
                         }
+                        return seen.afterRefusal == nil
+                    }
+                    if first {
+                        try await Task.sleep(for: Interop.slowHandler)
+                    }
+                    seen.state.withLock { seen in
                         if seen.afterRefusal == nil { seen.afterRefusal = records }
                         seen.delivered += records
                     }
