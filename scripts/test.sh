@@ -99,12 +99,16 @@ step "unit, store and HTTP tests"
 # two cores that load would make the deadline and "within a second" tests flaky.
 # The integration test targets (Tests/IntegrationTests, Tests/ClusterIntegrationTests) run only
 # with this set, and then a server they cannot reach is a failure, never a skip.
-# The Kafka interop test needs a broker: checks.kafka_interop, next, starts one and runs it.
+# The Kafka interop tests need a broker: checks.kafka_interop and checks.kafka_consumer_interop, next,
+# start one and run them.
 export COUPONGATE_INTEGRATION=1
-swift test --skip-build --no-parallel --skip KafkaBrokerInteropTests
+swift test --skip-build --no-parallel --skip KafkaBrokerInteropTests --skip KafkaConsumerInteropTests
 
 step "Kafka client against a real broker: tansu, and librdkafka reading what ours wrote (pip-installs both when missing)"
 python3 -m checks.kafka_interop
+
+step "Kafka consumer against a real broker: tansu, alone, in a group with librdkafka, through a stalled broker"
+python3 -m checks.kafka_consumer_interop
 
 step "end-to-end: coupongate serve"
 python3 -m checks.serve_smoke "$bin"

@@ -3,18 +3,6 @@ import Testing
 
 @testable import Kafka
 
-/// The body bytes of `request` at `version`, and the response decoded from hex, for the consumer's messages.
-private func encodedBody<Request: KafkaRequest>(_ request: Request, version: Int16) throws -> [UInt8] {
-    var buffer = ByteBuffer()
-    try request.encode(into: &buffer, version: version)
-    return Array(buffer.readableBytesView)
-}
-
-private func decoded<Request: KafkaRequest>(_ type: Request.Type, version: Int16, _ bytes: String) throws -> Request.Response {
-    var buffer = ByteBuffer(bytes: hex(bytes))
-    return try Request.decodeResponse(&buffer, version: version)
-}
-
 @Suite struct ConsumerMessagesTests {
     // MARK: Versions
 
@@ -46,14 +34,14 @@ private func decoded<Request: KafkaRequest>(_ type: Request.Type, version: Int16
     // MARK: FindCoordinator
 
     @Test func findCoordinatorRequestBytes() throws {
-        #expect(try encodedBody(FindCoordinatorRequest(key: "g"), version: 3) == hex("02 67  00  00"))
-        #expect(try encodedBody(FindCoordinatorRequest(key: "g"), version: 1) == hex("00 01 67  00"))
+        #expect(try body(FindCoordinatorRequest(key: "g"), version: 3) == hex("02 67  00  00"))
+        #expect(try body(FindCoordinatorRequest(key: "g"), version: 1) == hex("00 01 67  00"))
     }
 
     @Test func findCoordinatorResponsesDecode() throws {
-        let v3 = try decoded(FindCoordinatorRequest.self, version: 3, "00 00 00 00  00 00  00  00 00 00 01  02 68  00 00 23 84  00")
+        let v3 = try decode(FindCoordinatorRequest.self, version: 3, "00 00 00 00  00 00  00  00 00 00 01  02 68  00 00 23 84  00")
         #expect(v3 == FindCoordinatorResponse(throttleTimeMs: 0, errorCode: .none, errorMessage: nil, nodeID: 1, host: "h", port: 9092))
-        let v1 = try decoded(FindCoordinatorRequest.self, version: 1, "00 00 00 00  00 0f  00 01 78  ff ff ff ff  00 00  ff ff ff ff")
+        let v1 = try decode(FindCoordinatorRequest.self, version: 1, "00 00 00 00  00 0f  00 01 78  ff ff ff ff  00 00  ff ff ff ff")
         #expect(v1.errorCode == .coordinatorNotAvailable)
         #expect(v1.errorMessage == "x")
         #expect(v1.nodeID == -1)
@@ -70,12 +58,12 @@ private func decoded<Request: KafkaRequest>(_ type: Request.Type, version: Int16
             protocols: [.init(name: "range", metadata: ByteBuffer(bytes: [1, 2]))]
         )
         let common = "00 08 \(ascii("consumer"))  00 00 00 01  00 05 \(ascii("range"))  00 00 00 02 01 02"
-        #expect(try encodedBody(request, version: 5) == hex("00 01 67  00 00 27 10  00 00 75 30  00 00  ff ff  \(common)"))
-        #expect(try encodedBody(request, version: 2) == hex("00 01 67  00 00 27 10  00 00 75 30  00 00  \(common)"))
+        #expect(try body(request, version: 5) == hex("00 01 67  00 00 27 10  00 00 75 30  00 00  ff ff  \(common)"))
+        #expect(try body(request, version: 2) == hex("00 01 67  00 00 27 10  00 00 75 30  00 00  \(common)"))
     }
 
     @Test func joinGroupResponsesDecode() throws {
-        let v5 = try decoded(
+        let v5 = try decode(
             JoinGroupRequest.self,
             version: 5,
             """
@@ -88,7 +76,7 @@ private func decoded<Request: KafkaRequest>(_ type: Request.Type, version: Int16
         #expect(v5.leader == "m")
         #expect(v5.memberID == "m")
         #expect(v5.members == [JoinGroupResponse.Member(memberID: "m", groupInstanceID: nil, metadata: ByteBuffer(bytes: [1]))])
-        let required = try decoded(JoinGroupRequest.self, version: 4, "00 00 00 00  00 4f  ff ff ff ff  00 00  00 00  00 01 6d  00 00 00 00")
+        let required = try decode(JoinGroupRequest.self, version: 4, "00 00 00 00  00 4f  ff ff ff ff  00 00  00 00  00 01 6d  00 00 00 00")
         #expect(required.errorCode == .memberIDRequired)
         #expect(required.memberID == "m")
         #expect(required.members.isEmpty)
@@ -102,23 +90,23 @@ private func decoded<Request: KafkaRequest>(_ type: Request.Type, version: Int16
             assignments: [.init(memberID: "m", assignment: ByteBuffer(bytes: [1, 2]))]
         )
         let assignments = "00 00 00 01  00 01 6d  00 00 00 02 01 02"
-        #expect(try encodedBody(request, version: 3) == hex("00 01 67  00 00 00 01  00 01 6d  ff ff  \(assignments)"))
-        #expect(try encodedBody(request, version: 1) == hex("00 01 67  00 00 00 01  00 01 6d  \(assignments)"))
-        let response = try decoded(SyncGroupRequest.self, version: 3, "00 00 00 00  00 00  00 00 00 02 aa bb")
+        #expect(try body(request, version: 3) == hex("00 01 67  00 00 00 01  00 01 6d  ff ff  \(assignments)"))
+        #expect(try body(request, version: 1) == hex("00 01 67  00 00 00 01  00 01 6d  \(assignments)"))
+        let response = try decode(SyncGroupRequest.self, version: 3, "00 00 00 00  00 00  00 00 00 02 aa bb")
         #expect(response == SyncGroupResponse(throttleTimeMs: 0, errorCode: .none, assignment: ByteBuffer(bytes: [0xaa, 0xbb])))
     }
 
     @Test func heartbeatAndLeaveGroup() throws {
         let heartbeat = HeartbeatRequest(groupID: "g", generationID: 1, memberID: "m")
-        #expect(try encodedBody(heartbeat, version: 3) == hex("00 01 67  00 00 00 01  00 01 6d  ff ff"))
-        #expect(try encodedBody(heartbeat, version: 1) == hex("00 01 67  00 00 00 01  00 01 6d"))
-        #expect(try decoded(HeartbeatRequest.self, version: 3, "00 00 00 00  00 1b").errorCode == .rebalanceInProgress)
-        #expect(try encodedBody(LeaveGroupRequest(groupID: "g", memberID: "m"), version: 2) == hex("00 01 67  00 01 6d"))
+        #expect(try body(heartbeat, version: 3) == hex("00 01 67  00 00 00 01  00 01 6d  ff ff"))
+        #expect(try body(heartbeat, version: 1) == hex("00 01 67  00 00 00 01  00 01 6d"))
+        #expect(try decode(HeartbeatRequest.self, version: 3, "00 00 00 00  00 1b").errorCode == .rebalanceInProgress)
+        #expect(try body(LeaveGroupRequest(groupID: "g", memberID: "m"), version: 2) == hex("00 01 67  00 01 6d"))
         #expect(
-            try decoded(LeaveGroupRequest.self, version: 1, "00 00 00 05  00 19")
+            try decode(LeaveGroupRequest.self, version: 1, "00 00 00 05  00 19")
                 == GroupErrorResponse(throttleTimeMs: 5, errorCode: .unknownMemberID)
         )
-        let error = #expect(throws: KafkaError.self) { try decoded(HeartbeatRequest.self, version: 1, "00 00 00 00  00") }
+        let error = #expect(throws: KafkaError.self) { try decode(HeartbeatRequest.self, version: 1, "00 00 00 00  00") }
         #expect(error?.message == "Heartbeat v1 response, field error_code: is truncated")
     }
 
@@ -132,13 +120,13 @@ private func decoded<Request: KafkaRequest>(_ type: Request.Type, version: Int16
             topics: [.init(name: "t", partitions: [.init(partitionIndex: 0, committedOffset: 5)])]
         )
         #expect(
-            try encodedBody(request, version: 7)
+            try body(request, version: 7)
                 == hex(
                     "00 01 67  00 00 00 01  00 01 6d  ff ff  00 00 00 01 00 01 74  00 00 00 01 00 00 00 00 00 00 00 00 00 00 00 05 ff ff ff ff ff ff"
                 )
         )
         #expect(
-            try encodedBody(request, version: 2)
+            try body(request, version: 2)
                 == hex(
                     "00 01 67  00 00 00 01  00 01 6d  ff ff ff ff ff ff ff ff  00 00 00 01 00 01 74  00 00 00 01 00 00 00 00 00 00 00 00 00 00 00 05 ff ff"
                 )
@@ -146,16 +134,16 @@ private func decoded<Request: KafkaRequest>(_ type: Request.Type, version: Int16
     }
 
     @Test func offsetCommitResponsesDecode() throws {
-        let v7 = try decoded(OffsetCommitRequest.self, version: 7, "00 00 00 00  00 00 00 01 00 01 74  00 00 00 01 00 00 00 00 00 16")
+        let v7 = try decode(OffsetCommitRequest.self, version: 7, "00 00 00 00  00 00 00 01 00 01 74  00 00 00 01 00 00 00 00 00 16")
         #expect(v7.topics.first?.partitions == [OffsetCommitResponse.Partition(partitionIndex: 0, errorCode: .illegalGeneration)])
-        let v2 = try decoded(OffsetCommitRequest.self, version: 2, "00 00 00 01 00 01 74  00 00 00 01 00 00 00 02 00 00")
+        let v2 = try decode(OffsetCommitRequest.self, version: 2, "00 00 00 01 00 01 74  00 00 00 01 00 00 00 02 00 00")
         #expect(v2.topics.first?.partitions == [OffsetCommitResponse.Partition(partitionIndex: 2, errorCode: .none)])
     }
 
     @Test func offsetFetchRequestAndResponses() throws {
         let request = OffsetFetchRequest(groupID: "g", topics: [.init(name: "t", partitionIndexes: [0, 1])])
-        #expect(try encodedBody(request, version: 5) == hex("00 01 67  00 00 00 01  00 01 74  00 00 00 02 00 00 00 00 00 00 00 01"))
-        let v5 = try decoded(
+        #expect(try body(request, version: 5) == hex("00 01 67  00 00 00 01  00 01 74  00 00 00 02 00 00 00 00 00 00 00 01"))
+        let v5 = try decode(
             OffsetFetchRequest.self,
             version: 5,
             """
@@ -168,14 +156,14 @@ private func decoded<Request: KafkaRequest>(_ type: Request.Type, version: Int16
         #expect(v5.errorCode == .none)
         #expect(v5.topics.first?.partitions.map(\.committedOffset) == [7, -1])
         #expect(v5.topics.first?.partitions.map(\.metadata) == ["", nil])
-        let v1 = try decoded(
+        let v1 = try decode(
             OffsetFetchRequest.self,
             version: 1,
             "00 00 00 01  00 01 74  00 00 00 01  00 00 00 03  00 00 00 00 00 00 00 09  ff ff  00 00"
         )
         #expect(v1.topics.first?.partitions.first?.committedOffset == 9)
         #expect(v1.topics.first?.partitions.first?.committedLeaderEpoch == -1)
-        let v2 = try decoded(OffsetFetchRequest.self, version: 2, "00 00 00 00  00 10")
+        let v2 = try decode(OffsetFetchRequest.self, version: 2, "00 00 00 00  00 10")
         #expect(v2.errorCode == .notCoordinator)
     }
 
@@ -184,11 +172,11 @@ private func decoded<Request: KafkaRequest>(_ type: Request.Type, version: Int16
             topics: [.init(name: "t", partitions: [.init(partitionIndex: 0, timestamp: ListOffsetsRequest.earliest)])]
         )
         #expect(
-            try encodedBody(request, version: 5)
+            try body(request, version: 5)
                 == hex("ff ff ff ff  00  00 00 00 01 00 01 74  00 00 00 01 00 00 00 00 ff ff ff ff ff ff ff ff ff ff ff fe")
         )
-        #expect(try encodedBody(request, version: 1) == hex("ff ff ff ff  00 00 00 01 00 01 74  00 00 00 01 00 00 00 00 ff ff ff ff ff ff ff fe"))
-        let v5 = try decoded(
+        #expect(try body(request, version: 1) == hex("ff ff ff ff  00 00 00 01 00 01 74  00 00 00 01 00 00 00 00 ff ff ff ff ff ff ff fe"))
+        let v5 = try decode(
             ListOffsetsRequest.self,
             version: 5,
             "00 00 00 00  00 00 00 01 00 01 74  00 00 00 01 00 00 00 00 00 00 ff ff ff ff ff ff ff ff 00 00 00 00 00 00 00 0c 00 00 00 00"
@@ -198,7 +186,7 @@ private func decoded<Request: KafkaRequest>(_ type: Request.Type, version: Int16
                 ListOffsetsResponse.Partition(partitionIndex: 0, errorCode: .none, timestamp: -1, offset: 12, leaderEpoch: 0)
             ]
         )
-        let v1 = try decoded(
+        let v1 = try decode(
             ListOffsetsRequest.self,
             version: 1,
             "00 00 00 01 00 01 74  00 00 00 01 00 00 00 01 00 03 ff ff ff ff ff ff ff ff ff ff ff ff ff ff ff ff"
@@ -218,7 +206,7 @@ private func decoded<Request: KafkaRequest>(_ type: Request.Type, version: Int16
             topics: [.init(topic: "t", partitions: [.init(partition: 0, fetchOffset: 5, partitionMaxBytes: 0x10_0000)])]
         )
         #expect(
-            try encodedBody(request, version: 11)
+            try body(request, version: 11)
                 == hex(
                     """
                     ff ff ff ff  00 00 01 f4  00 00 00 01  00 10 00 00  01  00 00 00 00  ff ff ff ff
@@ -229,7 +217,7 @@ private func decoded<Request: KafkaRequest>(_ type: Request.Type, version: Int16
                 )
         )
         #expect(
-            try encodedBody(request, version: 4)
+            try body(request, version: 4)
                 == hex(
                     """
                     ff ff ff ff  00 00 01 f4  00 00 00 01  00 10 00 00  01
@@ -267,7 +255,7 @@ private func decoded<Request: KafkaRequest>(_ type: Request.Type, version: Int16
     }
 
     @Test func fetchV4ResponseWithNullRecordsDecodes() throws {
-        let response = try decoded(
+        let response = try decode(
             FetchRequest.self,
             version: 4,
             """

@@ -3,18 +3,6 @@ import Testing
 
 @testable import Kafka
 
-/// The request body `request` encodes to at `version`.
-private func body<Request: KafkaRequest>(_ request: Request, version: Int16) throws -> [UInt8] {
-    var buffer = ByteBuffer()
-    try request.encode(into: &buffer, version: version)
-    return Array(buffer.readableBytesView)
-}
-
-private func decode<Request: KafkaRequest>(_ type: Request.Type, version: Int16, _ bytes: String) throws -> Request.Response {
-    var buffer = ByteBuffer(bytes: hex(bytes))
-    return try Request.decodeResponse(&buffer, version: version)
-}
-
 @Suite struct MessagesTests {
     // MARK: Framing and headers
 

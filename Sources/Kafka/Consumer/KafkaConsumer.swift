@@ -28,6 +28,10 @@ public final class KafkaConsumer: Sendable {
         /// How long the coordinator waits for every member to rejoin in a rebalance; also the longest a
         /// handler call can take without holding up the group's rebalance.
         public var rebalanceTimeout: Duration = .seconds(30)
+        /// How long a JoinGroup may be held by the coordinator: the longest rebalance timeout of any member
+        /// of the group (the Java client's and librdkafka's is `max.poll.interval.ms`, 5 min by default).
+        /// The JoinGroup deadline is the longer of this and `rebalanceTimeout`, plus the request timeout.
+        public var joinGroupTimeout: Duration = .seconds(300)
         public var heartbeatInterval: Duration = .seconds(1)
         /// How long a broker may hold a Fetch while fewer than `fetchMinBytes` are available.
         public var fetchMaxWait: Duration = .milliseconds(500)
@@ -77,22 +81,32 @@ public final class KafkaConsumer: Sendable {
         }
         defer { self.running.store(false, ordering: .relaxed) }
         var client = self.configuration.client
-        // The coordinator holds JoinGroup up to the rebalance timeout, so the connections' deadline must allow
-        // that; every other call passes `client.requestTimeout` as its own.
-        client.requestTimeout = self.configuration.rebalanceTimeout + self.configuration.client.requestTimeout
+        // A Fetch may be held for the fetch wait: the cluster's connections allow that on top of the request
+        // timeout; every other call passes `client.requestTimeout` as its own deadline.
+        client.requestTimeout = self.configuration.client.requestTimeout + self.configuration.fetchMaxWait
         let cluster = KafkaCluster(configuration: client, logger: self.logger)
+        var coordinatorConfiguration = self.configuration.client.connection
+        coordinatorConfiguration.requestTimeout = TimeAmount(self.joinGroupDeadline)
+        let links = KafkaConsumerLinks(
+            cluster: cluster,
+            coordinator: KafkaCoordinatorConnection(configuration: coordinatorConfiguration, logger: self.logger)
+        )
         let shutdown = KafkaConsumerSignal()
         do {
             try await withGracefulShutdownHandler {
-                try await self.runGroup(cluster: cluster, handler: handler, shutdown: shutdown)
+                try await self.runGroup(links, handler: handler, shutdown: shutdown)
             } onGracefulShutdown: {
                 shutdown.raise(.shutdown)
             }
         } catch {
-            await cluster.shutdown()
+            await links.close()
             throw error
         }
-        await cluster.shutdown()
+        await links.close()
+    }
+
+    private var joinGroupDeadline: Duration {
+        max(self.configuration.joinGroupTimeout, self.configuration.rebalanceTimeout) + self.configuration.client.requestTimeout
     }
 
     private func validate() throws {
@@ -114,7 +128,7 @@ public final class KafkaConsumer: Sendable {
 
     // MARK: Membership
 
-    private func runGroup(cluster: KafkaCluster, handler: @escaping Handler, shutdown: KafkaConsumerSignal) async throws {
+    private func runGroup(_ links: KafkaConsumerLinks, handler: @escaping Handler, shutdown: KafkaConsumerSignal) async throws {
         var machine = KafkaConsumerGroupStateMachine(
             configuration: .init(
                 groupID: self.configuration.groupID,
@@ -136,21 +150,25 @@ public final class KafkaConsumer: Sendable {
             }
             switch action {
             case .findCoordinator(let request):
-                action = await self.send(request, to: nil, cluster).map { machine.coordinatorFound($0) } ?? machine.requestFailed()
+                action = await self.send(request, to: .anyBroker, links).map { machine.coordinatorFound($0) } ?? machine.requestFailed()
             case .join(let request, let coordinator):
-                let timeout = self.configuration.rebalanceTimeout + self.configuration.client.requestTimeout
-                action =
-                    await self.send(request, to: coordinator.nodeID, cluster, timeout: timeout).map { machine.joined($0) }
-                    ?? machine.requestFailed()
+                // Held until the whole group rejoined, which may take minutes: graceful shutdown does not wait for it.
+                let deadline = self.joinGroupDeadline
+                let response = await cancelWhenGracefulShutdown {
+                    await self.send(request, to: .coordinator(coordinator), links, timeout: deadline)
+                }
+                action = response.map { machine.joined($0) } ?? machine.requestFailed()
             case .readPartitionCounts(let topics):
-                action = await self.partitionCounts(of: topics, cluster).map { machine.partitionCountsRead($0) } ?? machine.requestFailed()
+                action =
+                    await self.partitionCounts(of: topics, links.cluster).map { machine.partitionCountsRead($0) } ?? machine.requestFailed()
             case .sync(let request, let coordinator):
-                action = await self.send(request, to: coordinator.nodeID, cluster).map { machine.synced($0) } ?? machine.requestFailed()
+                action = await self.send(request, to: .coordinator(coordinator), links).map { machine.synced($0) } ?? machine.requestFailed()
             case .fetchOffsets(let request, let coordinator):
                 action =
-                    await self.send(request, to: coordinator.nodeID, cluster).map { machine.offsetsFetched($0) } ?? machine.requestFailed()
+                    await self.send(request, to: .coordinator(coordinator), links).map { machine.offsetsFetched($0) }
+                    ?? machine.requestFailed()
             case .resetOffsets(let partitions, let timestamp):
-                action = await self.listOffsets(partitions, timestamp: timestamp, cluster).map { machine.offsetsReset($0) } ?? machine.requestFailed()
+                action = await self.listOffsets(partitions, timestamp: timestamp, links).map { machine.offsetsReset($0) } ?? machine.requestFailed()
             case .consume(let coordinator, let generation, let positions):
                 self.logger.info(
                     "Kafka consumer joined a generation of its group",
@@ -161,7 +179,7 @@ public final class KafkaConsumer: Sendable {
                 )
                 let session = KafkaConsumerSession(
                     consumer: self,
-                    cluster: cluster,
+                    links: links,
                     coordinator: coordinator,
                     generation: generation,
                     handler: handler,
@@ -177,7 +195,7 @@ public final class KafkaConsumer: Sendable {
                 }
                 action = machine.backoffElapsed()
             case .leave(let request, let coordinator):
-                _ = await self.send(request, to: coordinator.nodeID, cluster)
+                _ = await self.send(request, to: .coordinator(coordinator), links)
                 action = machine.left()
             case .stop:
                 return
@@ -208,21 +226,33 @@ public final class KafkaConsumer: Sendable {
 
     // MARK: Requests
 
-    /// Sends `request` to node `node` (any broker when nil) with the request timeout, or `timeout`.
-    /// Returns nil after logging when it fails (connection lost, deadline passed, task cancelled).
+    /// Where a request goes.
+    enum Destination: Sendable {
+        case anyBroker
+        case node(Int32)
+        case coordinator(KafkaConsumerGroupStateMachine.Coordinator)
+    }
+
+    /// Sends `request` with the request timeout, or `timeout`. Returns nil after logging when it fails
+    /// (connection lost, deadline passed, task cancelled).
     func send<Request: KafkaRequest>(
         _ request: Request,
-        to node: Int32?,
-        _ cluster: KafkaCluster,
+        to destination: Destination,
+        _ links: KafkaConsumerLinks,
         timeout: Duration? = nil
     ) async -> Request.Response? {
         do {
-            let connection = if let node { try await cluster.connection(toNode: node) } else { try await cluster.anyConnection() }
+            let connection =
+                switch destination {
+                case .anyBroker: try await links.cluster.anyConnection()
+                case .node(let node): try await links.cluster.connection(toNode: node)
+                case .coordinator(let coordinator): try await links.coordinator.connection(to: coordinator)
+                }
             return try await connection.send(request, timeout: TimeAmount(timeout ?? self.configuration.client.requestTimeout))
         } catch {
             guard !Task.isCancelled else { return nil }
-            if let node, let error = error as? KafkaError, error.code == .timeout || error.code == .protocolError {
-                await cluster.dropConnection(toNode: node)
+            if case .node(let node) = destination, let error = error as? KafkaError, error.code == .timeout || error.code == .protocolError {
+                await links.cluster.dropConnection(toNode: node)
             }
             self.logger.warning("Kafka consumer: \(Request.apiKey) failed: \(Self.reason(error))")
             return nil
@@ -230,8 +260,8 @@ public final class KafkaConsumer: Sendable {
     }
 
     /// The offsets at `timestamp` (earliest or latest) of `partitions`, asked of their leaders; nil when any failed.
-    func listOffsets(_ partitions: [TopicPartition], timestamp: Int64, _ cluster: KafkaCluster) async -> [TopicPartition: Int64]? {
-        guard let byLeader = await self.leaders(of: partitions, cluster) else { return nil }
+    func listOffsets(_ partitions: [TopicPartition], timestamp: Int64, _ links: KafkaConsumerLinks) async -> [TopicPartition: Int64]? {
+        guard let byLeader = await self.leaders(of: partitions, links.cluster) else { return nil }
         var offsets: [TopicPartition: Int64] = [:]
         for (leader, led) in byLeader {
             let request = ListOffsetsRequest(
@@ -240,12 +270,12 @@ public final class KafkaConsumer: Sendable {
                     .init(name: topic.topic, partitions: topic.partitions.map { .init(partitionIndex: $0, timestamp: timestamp) })
                 }
             )
-            guard let response = await self.send(request, to: leader, cluster) else { return nil }
+            guard let response = await self.send(request, to: .node(leader), links) else { return nil }
             for topic in response.topics {
                 for partition in topic.partitions {
                     guard !partition.errorCode.isError else {
                         self.logger.warning("Kafka consumer: ListOffsets of \(topic.name)-\(partition.partitionIndex): \(partition.errorCode)")
-                        await cluster.markStale(topic.name)
+                        await links.cluster.markStale(topic.name)
                         return nil
                     }
                     offsets[TopicPartition(topic: topic.name, partition: partition.partitionIndex)] = partition.offset
@@ -286,6 +316,17 @@ public final class KafkaConsumer: Sendable {
     }
 
     var log: Logger { self.logger }
+}
+
+/// The cluster's connections (metadata, partition leaders) and the coordinator's.
+struct KafkaConsumerLinks: Sendable {
+    let cluster: KafkaCluster
+    let coordinator: KafkaCoordinatorConnection
+
+    func close() async {
+        await self.coordinator.close()
+        await self.cluster.shutdown()
+    }
 }
 
 /// Set by graceful shutdown or by the heartbeat; the fetch loop reads it between batches.

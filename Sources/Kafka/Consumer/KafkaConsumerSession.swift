@@ -7,29 +7,13 @@ struct KafkaConsumerSession: Sendable {
     typealias ConsumingEnd = KafkaConsumerGroupStateMachine.ConsumingEnd
 
     let consumer: KafkaConsumer
-    let cluster: KafkaCluster
+    let links: KafkaConsumerLinks
     let coordinator: KafkaConsumerGroupStateMachine.Coordinator
     let generation: KafkaConsumerGroupStateMachine.Generation
     let handler: KafkaConsumer.Handler
     let shutdown: KafkaConsumerSignal
-    /// Raised by the heartbeat (or a commit) when the generation is over.
-    private let generationEnd = KafkaConsumerSignal()
-
-    init(
-        consumer: KafkaConsumer,
-        cluster: KafkaCluster,
-        coordinator: KafkaConsumerGroupStateMachine.Coordinator,
-        generation: KafkaConsumerGroupStateMachine.Generation,
-        handler: @escaping KafkaConsumer.Handler,
-        shutdown: KafkaConsumerSignal
-    ) {
-        self.consumer = consumer
-        self.cluster = cluster
-        self.coordinator = coordinator
-        self.generation = generation
-        self.handler = handler
-        self.shutdown = shutdown
-    }
+    /// Raised by the heartbeat when the generation is over.
+    let generationEnd = KafkaConsumerSignal()
 
     private var configuration: KafkaConsumer.Configuration { self.consumer.configuration }
     private var logger: Logger { self.consumer.log }
@@ -79,7 +63,7 @@ struct KafkaConsumerSession: Sendable {
             } catch {
                 return  // cancelled: the fetch loop ended
             }
-            if let response = await self.consumer.send(request, to: self.coordinator.nodeID, self.cluster) {
+            if let response = await self.consumer.send(request, to: .coordinator(self.coordinator), self.links) {
                 lastAnswer = .now
                 if let end = KafkaConsumerGroupStateMachine.consumingEnd(for: response.errorCode) {
                     self.logger.info(
@@ -128,7 +112,11 @@ struct KafkaConsumerSession: Sendable {
                 next[partition] = fetched.nextOffset
             }
             if !records.isEmpty {
-                if let end = await self.deliver(records) { return end }
+                switch await self.deliver(records) {
+                case .delivered: break
+                case .ended(let end): return end
+                case .cancelled: return nil
+                }
             }
             let changed = next.filter { committed[$0.key] != $0.value }
             if !changed.isEmpty {
@@ -139,23 +127,32 @@ struct KafkaConsumerSession: Sendable {
         }
     }
 
-    /// Calls the handler until it returns without throwing; nil then, or why the generation ended meanwhile
-    /// (the records stay uncommitted and are delivered again after the rejoin).
-    private func deliver(_ records: [KafkaConsumerRecord]) async -> ConsumingEnd? {
+    private enum Delivery {
+        case delivered
+        /// The generation ended (or shutdown began) while the handler kept failing: the records stay
+        /// uncommitted and are delivered again after the rejoin.
+        case ended(ConsumingEnd)
+        /// The task was cancelled: nothing more is committed.
+        case cancelled
+    }
+
+    /// Calls the handler until it returns without throwing.
+    private func deliver(_ records: [KafkaConsumerRecord]) async -> Delivery {
         var attempts = 0
         while true {
             do {
                 try await self.handler(records)
-                return nil
+                return .delivered
             } catch {
-                guard !Task.isCancelled else { return nil }
+                // A handler that threw is never followed by a commit of its records, cancelled or not.
+                guard !Task.isCancelled else { return .cancelled }
                 attempts += 1
                 self.logger.error(
                     "Kafka consumer: the handler failed on \(records.count) records; they are delivered again after a backoff",
                     metadata: ["error": "\(error)", "kafka.attempt": "\(attempts)"]
                 )
                 try? await Task.sleep(for: self.backoff(attempts))
-                if let end = self.stopReason { return end }
+                if let end = self.stopReason { return .ended(end) }
             }
         }
     }
@@ -177,7 +174,7 @@ struct KafkaConsumerSession: Sendable {
             }
         )
         for attempt in 1...3 {
-            guard let response = await self.consumer.send(request, to: self.coordinator.nodeID, self.cluster) else {
+            guard let response = await self.consumer.send(request, to: .coordinator(self.coordinator), self.links) else {
                 if Task.isCancelled { return .coordinatorLost }
                 try? await Task.sleep(for: self.backoff(attempt))
                 continue
@@ -205,7 +202,7 @@ struct KafkaConsumerSession: Sendable {
 
     /// One Fetch per leader, concurrently.
     private func fetch(_ positions: [TopicPartition: Int64]) async throws -> FetchRound {
-        guard let byLeader = await self.consumer.leaders(of: positions.keys, self.cluster) else {
+        guard let byLeader = await self.consumer.leaders(of: positions.keys, self.links.cluster) else {
             return FetchRound(failed: true)
         }
         return try await withThrowingTaskGroup(of: FetchRound.self) { group in
@@ -242,8 +239,8 @@ struct KafkaConsumerSession: Sendable {
             }
         )
         let timeout = configuration.fetchMaxWait + configuration.client.requestTimeout
-        guard let response = await self.consumer.send(request, to: leader, self.cluster, timeout: timeout) else {
-            for topic in Set(partitions.map(\.topic)) { await self.cluster.markStale(topic) }
+        guard let response = await self.consumer.send(request, to: .node(leader), self.links, timeout: timeout) else {
+            for topic in Set(partitions.map(\.topic)) { await self.links.cluster.markStale(topic) }
             return FetchRound(failed: true)
         }
         var round = FetchRound()
@@ -266,7 +263,7 @@ struct KafkaConsumerSession: Sendable {
                 case .offsetOutOfRange:
                     // Deleted by retention, or the log was truncated: start again where the reset policy says.
                     let timestamp = configuration.offsetReset == .earliest ? ListOffsetsRequest.earliest : ListOffsetsRequest.latest
-                    if let reset = await self.consumer.listOffsets([key], timestamp: timestamp, self.cluster)?[key] {
+                    if let reset = await self.consumer.listOffsets([key], timestamp: timestamp, self.links)?[key] {
                         self.logger.warning("Kafka consumer: offset \(offset) of \(key) is out of range; starting again at \(reset)")
                         round.fetched[key] = FetchedRecords(records: [], nextOffset: reset)
                     } else {
@@ -274,7 +271,7 @@ struct KafkaConsumerSession: Sendable {
                     }
                 default:
                     self.logger.warning("Kafka consumer: fetching \(key) from node \(leader) failed: \(partition.errorCode)")
-                    await self.cluster.markStale(topic.topic)
+                    await self.links.cluster.markStale(topic.topic)
                     round.failed = true
                 }
             }
