@@ -136,6 +136,7 @@ let package = Package(
             dependencies: [
                 "CouponCore",
                 "CouponKafka",
+                "Kafka",
                 "CouponRedis",
                 "CouponAuth",
                 "CouponStore",

@@ -17,7 +17,9 @@
 # if missing), the monitoring stack (checks.monitoring_check: the dashboard in
 # Chromium, Prometheus and InfluxDB from Debian's packages) and distributed mode
 # under faults with PostgreSQL and with MariaDB as the database of record
-# (checks.distributed_smoke, checks.chaos's short form), and the scale-out
+# (checks.distributed_smoke, checks.chaos's short form), the seed's pipeline
+# through Kafka (tansu, from PyPI: checks.kafka_interop, kafka_consumer_interop,
+# kafka_pipeline, chaos --kafka), and the scale-out
 # stack: a Redis Cluster, three instances behind nginx (checks.cluster_smoke).
 # PostgreSQL and MariaDB are stopped and their data deleted on exit, whether the
 # tests pass or not.
@@ -110,6 +112,12 @@ python3 -m checks.kafka_interop
 step "Kafka consumer against a real broker: tansu, alone, in a group with librdkafka, through a stalled broker"
 python3 -m checks.kafka_consumer_interop
 
+step "the seed's pipeline end to end: 20,000 applies → relay --kafka → tansu → two consumers → MariaDB"
+python3 -m checks.kafka_pipeline "$bin" --database mysql
+
+step "the same into PostgreSQL"
+python3 -m checks.kafka_pipeline "$bin" --database postgres
+
 step "end-to-end: coupongate serve"
 python3 -m checks.serve_smoke "$bin"
 
@@ -137,6 +145,9 @@ python3 -m checks.chaos "$bin"
 
 step "fault suite, short form, MariaDB as the database of record"
 python3 -m checks.chaos "$bin" --database mysql
+
+step "fault suite, short form, the seed's stack through Kafka (relay/consumer killed, rebalance, broker stalled and restarted, poison record)"
+python3 -m checks.chaos "$bin" --kafka --database mysql
 
 step "scale-out: 30 campaigns through 3 instances behind nginx on a 3+3 Redis Cluster (reshard, master killed, Idempotency-Key)"
 # Installs Debian's nginx when missing; servers/redis-cluster.sh starts the cluster.

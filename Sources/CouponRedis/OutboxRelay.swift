@@ -238,6 +238,7 @@ public struct OutboxRelay: Service {
                 return
             } catch {
                 if Task.isShuttingDownGracefully || Task.isCancelled { throw error }
+                self.metrics.writeErrors.increment()
                 self.logger.error(
                     "Writing to the \(self.sink.name) failed; retrying",
                     metadata: ["coupons": "\(writes.count)", "attempt": "\(attempt)", "error": "\(error)"]

@@ -1,8 +1,10 @@
+import CoreMetrics
 import CouponCore
 import CouponKafka
 import CouponRedis
 import CouponStore
 import Hummingbird
+import Kafka
 import Logging
 import ServiceLifecycle
 import UnixSignals
@@ -23,7 +25,7 @@ public func runRelay(
     let redis = distributed.redis.makeClient(logger: logger)
     let startup = DistributedStartup(store: store, redis: redis, logger: logger)
     let metrics = metricsAddress == nil ? nil : ServerMetrics()
-    let (outboxRelay, relayServices) = makeRelay(
+    let (outboxRelay, relayServices, producer) = makeRelay(
         distributed,
         store: store,
         redis: redis,
@@ -43,6 +45,9 @@ public func runRelay(
                     logger.warning("Could not read campaigns for /metrics", metadata: ["error": "\(error)"])
                 }
                 await metrics.recordBacklog(of: campaigns, redis: redis, logger: logger)
+                if let producer {
+                    Gauge(label: "coupongate_kafka_records_in_flight", factory: metrics.factory).record(producer.recordsInFlight)
+                }
                 metrics.recordUptime()
             }
         )
@@ -64,10 +69,10 @@ func makeRelay(
     configuration: OutboxRelay.Configuration = .init(),
     metrics: RelayMetrics,
     logger: Logger
-) -> (relay: OutboxRelay, services: [any Service]) {
+) -> (relay: OutboxRelay, services: [any Service], producer: KafkaProducer?) {
     guard let kafka = distributed.kafka else {
         let relay = OutboxRelay(redis: redis, store: store, logger: logger, configuration: configuration, metrics: metrics)
-        return (relay, [StartingService(before: { try await startup.prepare() }, then: relay)])
+        return (relay, [StartingService(before: { try await startup.prepare() }, then: relay)], nil)
     }
     let sink = KafkaOutboxSink(settings: kafka, logger: logger)
     let relay = OutboxRelay(redis: redis, store: store, sink: sink, logger: logger, configuration: configuration, metrics: metrics)
@@ -78,7 +83,7 @@ func makeRelay(
         },
         then: relay
     )
-    return (relay, [sink.producer, starting])
+    return (relay, [sink.producer, starting], sink.producer)
 }
 
 /// `coupongate reconcile`: compares Redis winners, the outbox and database rows for one campaign.
