@@ -319,6 +319,8 @@ let package = Package(
                 "CouponTestSupport",
                 "CouponStore",
                 "CouponServer",
+                "CouponKafka",
+                "Kafka",
                 "RESP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
