@@ -76,6 +76,19 @@ def fill_outbox(redis, database, campaign, entries, run_number, logs):
     return int(coupons or 0), int(length or 0)
 
 
+def create_topic(bootstrap, partitions=3):
+    """The relay's topic, made before the consumers join (as the relay would at its start), so their
+    first assignment already has its partitions."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    for future in admin.create_topics([NewTopic("coupon_create", num_partitions=partitions, replication_factor=1)]).values():
+        try:
+            future.result(timeout=30)
+        except Exception as error:  # the topic of an earlier round
+            if "already exists" not in str(error).lower() and "TOPIC_ALREADY_EXISTS" not in str(error):
+                raise
+
+
 def joined(consumer):
     return any("joined a generation" in line for line in list(consumer.tail))
 
@@ -86,6 +99,7 @@ def relay_into(redis, database, campaign, entries, kafka=None, consumer_count=1)
     count_sql = f"SELECT COUNT(*) FROM coupons WHERE campaign_id = '{campaign}'"  # the script's own id, not input
     consumers = []
     if kafka:
+        create_topic(kafka.bootstrap)
         consumers = [Coupongate("consume", "--kafka", kafka.bootstrap, *database.flag, "--log-level", "info",
                                 announces_port=False).start() for _ in range(consumer_count)]
         deadline = time.time() + 60
@@ -128,7 +142,7 @@ def relay_into(redis, database, campaign, entries, kafka=None, consumer_count=1)
 
 def check_rows(database, campaign, entries):
     rows = database.rows(f"SELECT COUNT(*), COUNT(DISTINCT user_id), MIN(sequence), MAX(sequence) FROM coupons WHERE campaign_id = '{campaign}'")
-    count, users, low, high = (int(x) for x in rows[0])
+    count, users, low, high = (int(x) if x != "NULL" else 0 for x in rows[0])
     problems = []
     if count != entries or users != entries:
         problems.append(f"{count} rows for {users} users, expected {entries} of each")
@@ -155,6 +169,8 @@ def main():
     os.makedirs(logs, exist_ok=True)
     state = tempfile.mkdtemp(prefix="cg-bench-relay-")
     redis = Redis(state).start()
+    if "kafka" in sinks:
+        Kafka.ensure_client()
     kafka = Kafka(state).start() if "kafka" in sinks else None
     servers = {name: Database(name, state).start() for name in options.databases.split(",")}
     databases = {kind: servers[kind.partition("+")[0]] for kind in kinds}
