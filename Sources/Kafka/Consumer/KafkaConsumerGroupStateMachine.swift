@@ -68,7 +68,9 @@ struct KafkaConsumerGroupStateMachine {
         /// Send ListOffsets at the reset timestamp for these partitions, to their leaders; then `offsetsReset`.
         case resetOffsets([TopicPartition], timestamp: Int64)
         /// Fetch, hand over and commit from these positions, with heartbeats, until the generation ends.
-        case consume(Coordinator, Generation, positions: [TopicPartition: Int64])
+        /// The leader also watches the metadata its assignment was computed from (`watching`; nil for the
+        /// other members) and ends the generation with `.rejoin` when it changes.
+        case consume(Coordinator, Generation, positions: [TopicPartition: Int64], watching: KafkaAssignmentBasis?)
         /// Wait, then call `backoffElapsed` (which repeats the request of the current state).
         case backoff(Duration)
         case leave(LeaveGroupRequest, Coordinator)
@@ -83,6 +85,8 @@ struct KafkaConsumerGroupStateMachine {
     /// Kept across generations; empty until the coordinator gives one.
     private(set) var memberID = ""
     private var failures = 0
+    /// What this member computed the current generation's assignment from, when it is the leader.
+    private var assignmentBasis: KafkaAssignmentBasis?
 
     init(configuration: Configuration) {
         self.configuration = configuration
@@ -129,6 +133,7 @@ struct KafkaConsumerGroupStateMachine {
             return self.fatalOrRetry(response.errorCode, "JoinGroup")
         }
         self.memberID = response.memberID
+        self.assignmentBasis = nil
         let generation = Generation(id: response.generationID, memberID: response.memberID)
         guard response.leader == response.memberID else {
             self.state = .syncing(coordinator, generation)
@@ -161,6 +166,7 @@ struct KafkaConsumerGroupStateMachine {
             return self.unexpected("partition counts")
         }
         let assignment = KafkaRangeAssignor.assign(subscriptions: subscriptions, partitionCounts: partitionCounts)
+        self.assignmentBasis = KafkaAssignmentBasis(topics: subscriptions.values.joined(), partitionCounts: partitionCounts)
         var assignments: [SyncGroupRequest.Assignment] = []
         for (member, partitions) in assignment.sorted(by: { $0.key < $1.key }) {
             do {
@@ -186,9 +192,8 @@ struct KafkaConsumerGroupStateMachine {
         let wanted = Set(self.configuration.topics)
         let partitions = assignment.partitions.filter { wanted.contains($0.topic) }
         guard !partitions.isEmpty else {
-            self.failures = 0
-            self.state = .consuming(coordinator, generation)
-            return .consume(coordinator, generation, positions: [:])
+            // Nothing to consume, but the heartbeat keeps the membership and hears of the next rebalance.
+            return self.consume(coordinator, generation, [:])
         }
         self.state = .fetchingOffsets(coordinator, generation, assignment: partitions)
         return self.fetchOffsetsAction(coordinator, partitions)
@@ -354,7 +359,7 @@ struct KafkaConsumerGroupStateMachine {
     private mutating func consume(_ coordinator: Coordinator, _ generation: Generation, _ positions: [TopicPartition: Int64]) -> Action {
         self.failures = 0
         self.state = .consuming(coordinator, generation)
-        return .consume(coordinator, generation, positions: positions)
+        return .consume(coordinator, generation, positions: positions, watching: self.assignmentBasis)
     }
 
     /// SyncGroup's errors: the generation is over (rejoin) or the coordinator moved; nil for none.

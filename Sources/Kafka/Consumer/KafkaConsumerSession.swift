@@ -1,8 +1,9 @@
 import Logging
 import NIOCore
 
-/// One generation of a consumer's membership: the fetch loop (fetch, handler, commit) with heartbeats beside it,
-/// until a heartbeat or commit ends the generation or shutdown is requested.
+/// One generation of a consumer's membership: the fetch loop (fetch, handler, commit) with heartbeats beside it
+/// (and, on the group's leader, a watch on the subscribed topics' metadata), until a heartbeat, a commit or that
+/// watch ends the generation or shutdown is requested.
 struct KafkaConsumerSession: Sendable {
     typealias ConsumingEnd = KafkaConsumerGroupStateMachine.ConsumingEnd
 
@@ -12,7 +13,7 @@ struct KafkaConsumerSession: Sendable {
     let generation: KafkaConsumerGroupStateMachine.Generation
     let handler: KafkaConsumer.Handler
     let shutdown: KafkaConsumerSignal
-    /// Raised by the heartbeat when the generation is over.
+    /// Raised by the heartbeat or the metadata watch when the generation is over.
     let generationEnd = KafkaConsumerSignal()
 
     private var configuration: KafkaConsumer.Configuration { self.consumer.configuration }
@@ -20,18 +21,25 @@ struct KafkaConsumerSession: Sendable {
 
     private enum ChildResult: Sendable {
         case heartbeatStopped
+        case metadataWatchStopped
         case fetchLoopEnded(ConsumingEnd?)
     }
 
-    /// Consumes from `positions` (the next offset of each assigned partition). Returns why the generation
-    /// ended, or nil when the task was cancelled.
+    /// Consumes from `positions` (the next offset of each assigned partition); the leader passes what it
+    /// computed the assignment from as `basis`. Returns why the generation ended, or nil when the task was cancelled.
     /// - Throws: `.unsupportedCompression` or `.corruptRecord` for records that cannot be decoded.
-    func run(from positions: [TopicPartition: Int64]) async throws -> ConsumingEnd? {
+    func run(from positions: [TopicPartition: Int64], watching basis: KafkaAssignmentBasis?) async throws -> ConsumingEnd? {
         try await withThrowingTaskGroup(of: ChildResult.self) { group in
             // The heartbeat runs beside the handler, so a slow handler keeps its membership.
             group.addTask {
                 await self.heartbeat()
                 return .heartbeatStopped
+            }
+            if let basis {
+                group.addTask {
+                    await self.watchMetadata(basis)
+                    return .metadataWatchStopped
+                }
             }
             group.addTask {
                 .fetchLoopEnded(try await self.fetchLoop(from: positions))
@@ -76,6 +84,39 @@ struct KafkaConsumerSession: Sendable {
             } else if ContinuousClock.now - lastAnswer >= self.configuration.sessionTimeout {
                 // The coordinator has surely dropped this member by now.
                 self.generationEnd.raise(.coordinatorLost)
+            }
+        }
+    }
+
+    // MARK: Metadata watch
+
+    /// The leader's look at the subscribed topics: the other members cannot see the group's subscriptions,
+    /// and the leader's rejoin makes every member rejoin (their heartbeats get REBALANCE_IN_PROGRESS).
+    private func watchMetadata(_ basis: KafkaAssignmentBasis) async {
+        let interval = basis.checkInterval(metadataMaxAge: self.configuration.client.metadataMaxAge)
+        while self.generationEnd.raised == nil {
+            do {
+                try await Task.sleep(for: interval)
+            } catch {
+                return  // cancelled: the fetch loop ended
+            }
+            var current: [String: KafkaAssignmentBasis.Observation] = [:]
+            for topic in basis.topics {
+                do {
+                    current[topic] = .partitions(try await self.links.cluster.topic(topic, refresh: true).partitionCount)
+                } catch let error as KafkaError where error.brokerCode == .unknownTopicOrPartition {
+                    current[topic] = .missing
+                } catch {
+                    // Not known this time (broker unreachable, a topic still being created): looked at again next time.
+                    guard !Task.isCancelled else { return }
+                }
+            }
+            if let change = basis.change(current) {
+                self.logger.info(
+                    "Kafka consumer: \(change) since the group's assignment; the batch in hand is finished, then the group joined again",
+                    metadata: ["kafka.generation": "\(self.generation.id)"]
+                )
+                self.generationEnd.raise(.rejoin)
             }
         }
     }
