@@ -27,20 +27,7 @@ struct ConsumeCommand: AsyncParsableCommand {
     @Option(help: "MySQL or MariaDB URL, mysql://user[:password]@host[:port]/database (COUPONGATE_MYSQL_URL). Instead of --postgres.")
     var mysql: String?
 
-    @Option(help: "trace, debug, info, notice, warning, error or critical (COUPONGATE_LOG_LEVEL; default info).")
-    var logLevel: String?
-
-    @Option(help: "Serve GET /metrics on this port (0 for any free one; default: no metrics endpoint).")
-    var metricsPort: Int?
-
-    @Option(help: "Address for --metrics-port (default 127.0.0.1).")
-    var metricsHost = "127.0.0.1"
-
-    func validate() throws {
-        if let metricsPort, !(0...65535).contains(metricsPort) {
-            throw ValidationError("--metrics-port must be from 0 to 65535")
-        }
-    }
+    @OptionGroup var worker: WorkerOptions
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -62,8 +49,8 @@ struct ConsumeCommand: AsyncParsableCommand {
         try await runConsumer(
             database,
             settings: settings,
-            metricsAddress: self.metricsPort.map { (self.metricsHost, $0) },
-            logger: try commandLogger(self.logLevel, environment: environment)
+            metricsAddress: self.worker.metricsAddress,
+            logger: try commandLogger(self.worker.logLevel, environment: environment)
         )
     }
 }

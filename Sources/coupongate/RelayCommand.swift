@@ -19,19 +19,9 @@ struct RelayCommand: AsyncParsableCommand {
     @Option(help: "Seconds an entry may stay pending with a stopped relay before this one takes it over (default 15).")
     var claimAfter: Double = 15
 
-    @Option(help: "trace, debug, info, notice, warning, error or critical (COUPONGATE_LOG_LEVEL; default info).")
-    var logLevel: String?
-
-    @Option(help: "Serve GET /metrics on this port (0 for any free one; default: no metrics endpoint).")
-    var metricsPort: Int?
-
-    @Option(help: "Address for --metrics-port (default 127.0.0.1).")
-    var metricsHost = "127.0.0.1"
+    @OptionGroup var worker: WorkerOptions
 
     func validate() throws {
-        if let metricsPort, !(0...65535).contains(metricsPort) {
-            throw ValidationError("--metrics-port must be from 0 to 65535")
-        }
         guard (1...10_000).contains(self.batchSize) else { throw ValidationError("--batch-size must be from 1 to 10000") }
         guard self.claimAfter > 0, self.claimAfter <= 86_400 else { throw ValidationError("--claim-after must be from 0 to 86400 seconds") }
     }
@@ -45,8 +35,8 @@ struct RelayCommand: AsyncParsableCommand {
         try await runRelay(
             distributed,
             relay: relay,
-            metricsAddress: self.metricsPort.map { (self.metricsHost, $0) },
-            logger: try commandLogger(self.logLevel, environment: environment)
+            metricsAddress: self.worker.metricsAddress,
+            logger: try commandLogger(self.worker.logLevel, environment: environment)
         )
     }
 }
