@@ -231,7 +231,16 @@ let package = Package(
         ),
         .testTarget(
             name: "CouponKafkaTests",
-            dependencies: ["CouponCore", "CouponKafka", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                "CouponCore",
+                "CouponKafka",
+                "CouponStore",
+                "CouponTestSupport",
+                "Kafka",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

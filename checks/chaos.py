@@ -63,7 +63,7 @@ import time
 
 from harness.api import apply_again, create_campaign, parse_apply
 from harness.invariants import answer_violations, row_violations
-from harness.net import request
+from harness.net import free_port, request
 from harness.processes import Coupongate
 from harness.relay import drain
 from harness.servers import Database, Kafka, Redis
@@ -104,8 +104,12 @@ class Stack:
         return Coupongate("relay", "--claim-after", "2", "--log-level", "info", *self.common, *sink, announces_port=False).start()
 
     def start_consumer(self):
-        return Coupongate("consume", "--kafka", self.kafka.bootstrap, *self.database.flag, "--log-level", "info",
-                          announces_port=False).start()
+        """A `coupongate consume`; its /metrics port is its `metrics_port`."""
+        port = free_port()
+        consumer = Coupongate("consume", "--kafka", self.kafka.bootstrap, *self.database.flag, "--log-level", "info",
+                              "--metrics-port", str(port), announces_port=False).start()
+        consumer.metrics_port = port
+        return consumer
 
     def pending(self):
         """Outbox entries read by a relay and not acknowledged, over every campaign."""

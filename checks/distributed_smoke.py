@@ -24,7 +24,7 @@ import time
 from harness.checks import Checks
 from harness.api import apply_again, parse_apply
 from harness.invariants import answer_violations, row_violations
-from harness.net import free_port, request
+from harness.net import free_port, metric_values, request
 from harness.processes import Coupongate
 from harness.relay import drain
 from harness.servers import Database, Redis
@@ -36,17 +36,6 @@ DATABASE = sys.argv[sys.argv.index("--database") + 1] if "--database" in sys.arg
 TOKEN = "distributed-smoke-admin-token"
 LIMIT = 1_000_000
 check = Checks(f"distributed smoke ({DATABASE})")
-
-
-def metric_values(port):
-    """GET /metrics on a port: {'name{labels}': value} (the labels as written)."""
-    _, _, body = request(port, "GET", "/metrics")
-    values = {}
-    for line in body.decode().splitlines():
-        if line and not line.startswith("#"):
-            name, _, value = line.rpartition(" ")
-            values[name] = float(value)
-    return values
 
 
 def main():

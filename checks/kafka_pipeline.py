@@ -21,7 +21,7 @@ from checks.chaos import TOPIC, TOKEN, Stack
 from harness.api import apply_again, create_campaign, parse_apply
 from harness.checks import Checks
 from harness.invariants import answer_violations, row_violations
-from harness.net import request
+from harness.net import NotReady, metric_values, request, wait_until
 from harness.processes import Coupongate
 from harness.relay import drain
 from harness.servers import Database, Kafka
@@ -77,6 +77,28 @@ def topic_events(bootstrap, expected, timeout=60):
     return events
 
 
+def check_lag(check, stack, partitions=3):
+    """Once drained, the consumers' lag gauges cover every partition of the topic and read 0, and a
+    consumer's /dashboard is served (it shows that lag)."""
+    def lags():
+        found = {}
+        for consumer in stack.consumers:
+            for name, value in metric_values(consumer.metrics_port).items():
+                if name.startswith("coupongate_consumer_lag_records{") and f'topic="{TOPIC}"' in name:
+                    partition = name.split('partition="')[1].split('"')[0]
+                    found[partition] = found.get(partition, 0) + value
+        return found
+    try:
+        # The gauges follow the commits within a second.
+        wait_until("the consumers report zero lag on every partition",
+                   lambda: len(lags()) == partitions and sum(lags().values()) == 0, timeout=15)
+        check(True, f"consumer lag per partition on /metrics: {lags()}")
+    except NotReady:
+        check(False, f"consumer lag per partition on /metrics, every partition at 0 once drained: {lags()}")
+    status, _, body = request(stack.consumers[0].metrics_port, "GET", "/dashboard")
+    check(status == 200 and b'id="kafka-lag"' in body, f"a consumer serves the dashboard with its lag tile ({status})")
+
+
 def main():
     parser = argparse.ArgumentParser(prog="python3 -m checks.kafka_pipeline")
     parser.add_argument("binary")
@@ -108,6 +130,8 @@ def main():
                                     lambda user: apply_again(stack.apis[0].port, f"/campaigns/{campaign}/apply?userId={user}"))
         check(not violations, f"the rows are exactly the 200s: {violations[:5]}")
         check(len(rows[campaign]) == len(winners), f"rows == 200s ({len(rows[campaign])} rows, {len(winners)} 200s)")
+
+        check_lag(check, stack)
 
         events = topic_events(stack.kafka.bootstrap, len(winners))
         by_user = {}

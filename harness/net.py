@@ -1,4 +1,4 @@
-"""A free loopback port, one HTTP request, and waiting until something is ready."""
+"""A free loopback port, one HTTP request, a /metrics scrape, and waiting until something is ready."""
 import http.client
 import socket
 import time
@@ -21,6 +21,17 @@ def request(port, method, path, headers=None, timeout=10, body=None):
         return response.status, dict(response.getheaders()), response.read()
     finally:
         connection.close()
+
+
+def metric_values(port):
+    """GET /metrics on a port: {'name{labels}': value} (the labels as written)."""
+    _, _, body = request(port, "GET", "/metrics")
+    values = {}
+    for line in body.decode().splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            values[name] = float(value)
+    return values
 
 
 class NotReady(RuntimeError):

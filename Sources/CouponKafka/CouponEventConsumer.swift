@@ -45,7 +45,10 @@ public final class CouponEventConsumer: Service, Sendable {
         self.logger = logger
         let client = KafkaClientConfiguration(brokers: settings.brokers)
         self.consumer = KafkaConsumer(configuration: .init(client: client, groupID: settings.group, topics: [settings.topic]), logger: logger)
-        self.deadLetterProducer = KafkaProducer(configuration: .init(client: client), logger: logger)
+        var deadLetters = KafkaProducer.Configuration(client: client)
+        // A vanished dead-letter topic is created again by `handle`, which wants to hear of it soon.
+        deadLetters.missingTopicTimeout = .seconds(1)
+        self.deadLetterProducer = KafkaProducer(configuration: deadLetters, logger: logger)
     }
 
     public func run() async throws {
@@ -53,9 +56,23 @@ public final class CouponEventConsumer: Service, Sendable {
             "Consumer started",
             metadata: ["topic": "\(self.settings.topic)", "group": "\(self.settings.group)", "dead-letters": "\(self.settings.deadLetters)"]
         )
-        try await self.consumer.run { records in
-            try await self.handle(records)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await self.consumer.run { records in
+                    try await self.handle(records)
+                }
+            }
+            // The lag gauges follow the consumer until it stops.
+            group.addTask {
+                while !Task.isCancelled {
+                    self.metrics.report(self.consumer.lag)
+                    try? await Task.sleep(for: .seconds(1))
+                }
+            }
+            try await group.next()
+            group.cancelAll()
         }
+        self.metrics.report([])
         self.logger.info("Consumer stopped", metadata: ["group": "\(self.settings.group)"])
     }
 
@@ -94,7 +111,15 @@ public final class CouponEventConsumer: Service, Sendable {
             }
         }
         if !dead.isEmpty {
-            try await self.deadLetterProducer.send(dead)
+            do {
+                try await self.deadLetterProducer.send(dead)
+            } catch let error as KafkaError where error.isUnknownTopic {
+                // The topic made at start is gone (a broker without persistent storage restarted): made
+                // again, and the batch is delivered again.
+                self.logger.warning("The dead-letter topic is gone; creating it again", metadata: ["topic": "\(self.settings.deadLetters)"])
+                _ = try await self.deadLetterProducer.createTopicIfMissing(self.settings.deadLetters, partitions: 1)
+                throw error
+            }
             self.metrics.deadLetters.increment(by: dead.count)
         }
         guard !writes.isEmpty else { return }
@@ -144,16 +169,45 @@ public final class CouponEventConsumer: Service, Sendable {
     }
 }
 
-/// What a consumer records: coupons written, the database write of a batch, dead letters.
-public struct CouponConsumerMetrics: Sendable {
+/// What a consumer records: coupons written, the database write of a batch, dead letters, and the lag
+/// of each partition it holds.
+public final class CouponConsumerMetrics: Sendable {
     let coupons: CoreMetrics.Counter
     let insert: CoreMetrics.Timer
     let deadLetters: CoreMetrics.Counter
+    private let factory: any MetricsFactory
+    /// One gauge per partition ever held; a partition given up reads 0, so a sum over consumers is the group's lag.
+    private let lagGauges = Mutex<[String: CoreMetrics.Gauge]>([:])
 
     /// Records into `factory`; the default records nothing.
     public init(factory: any MetricsFactory = NOOPMetricsHandler.instance) {
         self.coupons = CoreMetrics.Counter(label: "coupongate_consumer_coupons_total", factory: factory)
         self.insert = CoreMetrics.Timer(label: "coupongate_consumer_insert_duration_seconds", factory: factory)
         self.deadLetters = CoreMetrics.Counter(label: "coupongate_consumer_dead_letters_total", factory: factory)
+        self.factory = factory
+    }
+
+    /// Sets `coupongate_consumer_lag_records{topic,partition}` from `lags`; partitions not in it read 0.
+    func report(_ lags: [KafkaPartitionLag]) {
+        let factory = self.factory
+        self.lagGauges.withLock { gauges in
+            var held: Set<String> = []
+            for lag in lags {
+                let key = "\(lag.topic)/\(lag.partition)"
+                held.insert(key)
+                let gauge =
+                    gauges[key]
+                    ?? CoreMetrics.Gauge(
+                        label: "coupongate_consumer_lag_records",
+                        dimensions: [("topic", lag.topic), ("partition", "\(lag.partition)")],
+                        factory: factory
+                    )
+                gauges[key] = gauge
+                gauge.record(lag.lag)
+            }
+            for (key, gauge) in gauges where !held.contains(key) {
+                gauge.record(0)
+            }
+        }
     }
 }

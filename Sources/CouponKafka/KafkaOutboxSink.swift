@@ -15,6 +15,8 @@ public struct KafkaOutboxSink: OutboxSink {
     public init(settings: KafkaSinkSettings, logger: Logger) {
         var configuration = KafkaProducer.Configuration(client: KafkaClientConfiguration(brokers: settings.brokers))
         configuration.deliveryTimeout = settings.deliveryTimeout
+        // The sink creates a vanished topic itself (`deliver`), so it wants to hear of one soon.
+        if settings.createTopic { configuration.missingTopicTimeout = .seconds(1) }
         self.producer = KafkaProducer(configuration: configuration, logger: logger)
         self.settings = settings
         self.logger = logger

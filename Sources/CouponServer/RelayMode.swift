@@ -162,6 +162,8 @@ func metricsApplication(
         await refresh()
         return MetricsController<BasicRequestContext>.exposition(metrics)
     }
+    // The same live page as the API's, here showing the relay's or the consumer's lag.
+    router.get("/dashboard") { _, _ in MetricsController<BasicRequestContext>.dashboard() }
     return Application(
         router: router,
         configuration: .init(address: .hostname(address.host, port: address.port), serverName: nil),

@@ -22,12 +22,15 @@ struct MetricsController<Context: RequestContext> {
             self.metrics.recordUptime()
             return Self.exposition(self.metrics)
         }
-        router.get("/dashboard") { _, _ in
-            var headers = HTTPFields()
-            headers[.contentType] = "text/html; charset=utf-8"
-            headers[.cacheControl] = "no-store"
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: DashboardPage.html)))
-        }
+        router.get("/dashboard") { _, _ in Self.dashboard() }
+    }
+
+    /// The live page, which polls `/metrics` beside it.
+    static func dashboard() -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/html; charset=utf-8"
+        headers[.cacheControl] = "no-store"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: DashboardPage.html)))
     }
 
     /// The Prometheus text answer.

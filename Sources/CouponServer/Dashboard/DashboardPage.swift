@@ -29,6 +29,7 @@ enum DashboardPage {
           <div class="card"><div class="v" id="p50">–</div><div class="k">apply P50 (ms, in server)</div></div>
           <div class="card"><div class="v" id="p99">–</div><div class="k">apply P99 (ms, in server)</div></div>
           <div class="card"><div class="v" id="relay-lag">–</div><div class="k">relay lag (s)</div></div>
+          <div class="card"><div class="v" id="kafka-lag">–</div><div class="k">Kafka consumer lag (records)</div></div>
           <div class="card"><div class="v" id="applies-total">–</div><div class="k">applies since start</div></div>
         </div>
         <svg id="chart" width="720" height="160" viewBox="0 0 720 160"></svg>
@@ -112,6 +113,9 @@ enum DashboardPage {
             }
             const lag = series.find(s => s.name === "coupongate_relay_lag_seconds");
             set("relay-lag", lag ? fmt(lag.value, 1) : "n/a");
+            // On a consumer's own /metrics (coupongate consume --metrics-port): its partitions' lag, summed.
+            const kafka = series.filter(s => s.name === "coupongate_consumer_lag_records");
+            set("kafka-lag", kafka.length ? fmt(kafka.reduce((sum, s) => sum + s.value, 0)) : "n/a");
             const campaigns = {};
             for (const s of series) {
               const m = s.name.match(/^coupongate_campaign_(limit|issued|remaining)$/);

@@ -57,6 +57,7 @@ public final class KafkaConsumer: Sendable {
     public let configuration: Configuration
     private let logger: Logger
     private let running = Atomic<Bool>(false)
+    let progress = KafkaConsumerProgress()
 
     public init(configuration: Configuration, logger: Logger) {
         self.configuration = configuration
@@ -79,7 +80,10 @@ public final class KafkaConsumer: Sendable {
         guard !self.running.exchange(true, ordering: .relaxed) else {
             throw KafkaError(.invalidArgument, message: "the Kafka consumer is already running")
         }
-        defer { self.running.store(false, ordering: .relaxed) }
+        defer {
+            self.progress.released()
+            self.running.store(false, ordering: .relaxed)
+        }
         var client = self.configuration.client
         // A Fetch may be held for the fetch wait: the cluster's connections allow that on top of the request
         // timeout; every other call passes `client.requestTimeout` as its own deadline.
@@ -104,6 +108,10 @@ public final class KafkaConsumer: Sendable {
         }
         await links.close()
     }
+
+    /// The lag of each partition this consumer holds now (committed offset against the high watermark of
+    /// its last Fetch); empty while it holds none or is not running.
+    public var lag: [KafkaPartitionLag] { self.progress.lags }
 
     private var joinGroupDeadline: Duration {
         max(self.configuration.joinGroupTimeout, self.configuration.rebalanceTimeout) + self.configuration.client.requestTimeout
@@ -141,6 +149,8 @@ public final class KafkaConsumer: Sendable {
             )
         )
         var action = machine.start()
+        var topicWait: Duration?
+        var missingTopicsLogged: [String]?
         while true {
             if shutdown.raised != nil {
                 switch action {
@@ -152,6 +162,25 @@ public final class KafkaConsumer: Sendable {
             case .findCoordinator(let request):
                 action = await self.send(request, to: .anyBroker, links).map { machine.coordinatorFound($0) } ?? machine.requestFailed()
             case .join(let request, let coordinator):
+                // A member that joins while a subscribed topic is missing gets nothing of it, and has to count on a
+                // rebalance later; so it waits for the topics first (a broker without persistent storage that
+                // restarted has none until the producer creates them again).
+                if let missing = await self.missingTopics(links.cluster) {
+                    if missingTopicsLogged != missing {
+                        self.logger.warning(
+                            "Kafka consumer: waiting for subscribed topic(s) \(missing.joined(separator: ", ")) to exist before joining the group"
+                        )
+                        missingTopicsLogged = missing
+                    }
+                    topicWait = min((topicWait ?? self.configuration.retryBackoff / 2) * 2, self.configuration.maximumRetryBackoff)
+                    let wait = topicWait ?? self.configuration.retryBackoff
+                    // Graceful shutdown ends the wait: the loop's top then leaves the group.
+                    try? await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
+                    if Task.isCancelled { return }
+                    continue
+                }
+                topicWait = nil
+                missingTopicsLogged = nil
                 // Held until the whole group rejoined, which may take minutes: graceful shutdown does not wait for it.
                 let deadline = self.joinGroupDeadline
                 let response = await cancelWhenGracefulShutdown {
@@ -224,6 +253,22 @@ public final class KafkaConsumer: Sendable {
             }
         }
         return counts
+    }
+
+    /// The subscribed topics the broker says do not exist, or nil when none is missing (or the metadata could not
+    /// be read: JoinGroup then goes ahead and fails or succeeds on its own).
+    private func missingTopics(_ cluster: KafkaCluster) async -> [String]? {
+        var missing: [String] = []
+        for topic in self.configuration.topics {
+            do {
+                _ = try await cluster.topic(topic, refresh: true)
+            } catch let error as KafkaError where error.brokerCode == .unknownTopicOrPartition {
+                missing.append(topic)
+            } catch {
+                return nil
+            }
+        }
+        return missing.isEmpty ? nil : missing
     }
 
     // MARK: Requests

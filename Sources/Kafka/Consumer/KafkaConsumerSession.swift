@@ -29,7 +29,8 @@ struct KafkaConsumerSession: Sendable {
     /// computed the assignment from as `basis`. Returns why the generation ended, or nil when the task was cancelled.
     /// - Throws: `.unsupportedCompression` or `.corruptRecord` for records that cannot be decoded.
     func run(from positions: [TopicPartition: Int64], watching basis: KafkaAssignmentBasis?) async throws -> ConsumingEnd? {
-        try await withThrowingTaskGroup(of: ChildResult.self) { group in
+        self.consumer.progress.assigned(positions)
+        return try await withThrowingTaskGroup(of: ChildResult.self) { group in
             // The heartbeat runs beside the handler, so a slow handler keeps its membership.
             group.addTask {
                 await self.heartbeat()
@@ -163,6 +164,7 @@ struct KafkaConsumerSession: Sendable {
             if !changed.isEmpty {
                 if let end = await self.commit(changed) { return end }
                 committed.merge(changed) { $1 }
+                self.consumer.progress.committed(changed)
             }
             positions = next
         }
@@ -295,6 +297,7 @@ struct KafkaConsumerSession: Sendable {
                 guard let offset = positions[key] else { continue }
                 switch partition.errorCode {
                 case .none:
+                    self.consumer.progress.fetched(key, highWatermark: partition.highWatermark)
                     round.fetched[key] = try FetchedRecords(
                         partition,
                         topic: topic.topic,

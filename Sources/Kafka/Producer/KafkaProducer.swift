@@ -23,6 +23,10 @@ public final class KafkaProducer: Service, Sendable {
         public var deliveryTimeout: Duration = .seconds(30)
         /// The wait before a batch that failed with a retriable error is sent again.
         public var retryBackoff: Duration = .milliseconds(100)
+        /// How long records keep waiting for a topic the broker says does not exist (it may be being created)
+        /// before their `send` fails; nil waits the whole delivery timeout. A caller that creates the topic
+        /// itself when it is missing sets this short, so it learns of the missing topic soon.
+        public var missingTopicTimeout: Duration?
 
         public init(client: KafkaClientConfiguration) {
             self.client = client
@@ -287,7 +291,7 @@ public final class KafkaProducer: Service, Sendable {
         self.state.withLock { state in
             for (batch, error) in outcomes {
                 if let error {
-                    let retriable = error.isRetriable
+                    let retriable = self.isRetriable(error, batch)
                     resolved += state.accumulator.failed(batch, retriable: retriable, now: .now).failed.map { ($0, error) }
                 } else {
                     resolved += state.accumulator.succeeded(batch).map { ($0, nil) }
@@ -314,9 +318,19 @@ public final class KafkaProducer: Service, Sendable {
 
     private func failed(_ batch: ProducerAccumulator<Waiter>.Batch, error: any Error, group: inout DiscardingTaskGroup) async {
         let kafkaError = error as? KafkaError ?? KafkaError(.connectionClosed, message: "\(error)")
-        let (failed, retryAt) = self.state.withLock { $0.accumulator.failed(batch, retriable: kafkaError.isRetriable, now: .now) }
+        let retriable = self.isRetriable(kafkaError, batch)
+        let (failed, retryAt) = self.state.withLock { $0.accumulator.failed(batch, retriable: retriable, now: .now) }
         for waiter in failed { waiter.resume(throwing: kafkaError) }
         if let retryAt { self.wake(at: retryAt, group: &group) }
+    }
+
+    /// Whether `batch` is sent again after `error`: a retriable error, unless the topic has been missing
+    /// for longer than `missingTopicTimeout` (counted from the batch's oldest record).
+    private func isRetriable(_ error: KafkaError, _ batch: ProducerAccumulator<Waiter>.Batch) -> Bool {
+        guard error.isRetriable else { return false }
+        guard error.isUnknownTopic, let limit = self.configuration.missingTopicTimeout else { return true }
+        let enqueued = batch.deadline - self.configuration.deliveryTimeout
+        return ContinuousClock.now - enqueued < limit
     }
 
     /// Wakes the sender at `instant` (once: an earlier timer already armed covers it).
