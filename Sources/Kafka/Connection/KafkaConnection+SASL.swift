@@ -4,7 +4,16 @@ extension KafkaConnection {
     /// - Throws: `KafkaError(.authenticationFailed)` naming the mechanism, the user and the broker's reason.
     func authenticate(_ sasl: KafkaSASL, broker: String) async throws {
         let what = "\(sasl.mechanism) authentication of '\(sasl.username)' with the broker at \(broker)"
-        let handshake = try await self.send(SaslHandshakeRequest(mechanism: sasl.mechanism.name))
+        let handshake: SaslHandshakeResponse
+        do {
+            handshake = try await self.send(SaslHandshakeRequest(mechanism: sasl.mechanism.name))
+        } catch let error as KafkaError where error.code == .connectionClosed {
+            // Some brokers (tansu 0.6) hang up instead of answering UNSUPPORTED_SASL_MECHANISM.
+            throw KafkaError(
+                .authenticationFailed,
+                message: "\(what) failed: the broker closed the connection on SaslHandshake (it may not offer \(sasl.mechanism))"
+            )
+        }
         guard !handshake.errorCode.isError else {
             throw KafkaError(
                 .authenticationFailed,
