@@ -67,6 +67,7 @@ struct KafkaSecurityInteropTests {
     @Test func plaintextAgainstTheTLSListenerFailsPromptly() async throws {
         let client = try Security.client(Security.tlsBroker, ca: nil)
         let error = try await Security.failure(client)
+        #expect(error.message.contains("is it a TLS listener?"), "\(error)")
         print("security: plaintext against TLS: \(error)")
     }
 

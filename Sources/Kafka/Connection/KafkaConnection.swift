@@ -80,7 +80,15 @@ final class KafkaConnection: Sendable {
                 NIOLoopBound(try channel.pipeline.syncOperations.handler(type: KafkaChannelHandler.self), eventLoop: channel.eventLoop)
             }.get()
             let connection = KafkaConnection(channel: channel, handler: handler, configuration: configuration)
-            try await connection.negotiateVersions()
+            do {
+                try await connection.negotiateVersions()
+            } catch let error as KafkaError where error.code == .connectionClosed && configuration.tls == nil {
+                // What a TLS listener does with a plaintext ApiVersions: say so, or the cause stays a guess.
+                throw KafkaError(
+                    .connectionClosed,
+                    message: "\(host):\(port) closed the connection on ApiVersions (\(error.message)); is it a TLS listener?"
+                )
+            }
             if let sasl = configuration.sasl {
                 try await connection.authenticate(sasl, broker: "\(host):\(port)")
             }
