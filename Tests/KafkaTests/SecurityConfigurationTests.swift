@@ -46,6 +46,13 @@ struct SecurityConfigurationTests {
         #expect(configuration.connection.tls == nil)
     }
 
+    @Test func mechanismsAreFoundByName() {
+        #expect(KafkaSASL.Mechanism(named: "scram-sha-256") == .scramSHA256)
+        #expect(KafkaSASL.Mechanism(named: "SCRAM-SHA-512") == .scramSHA512)
+        #expect(KafkaSASL.Mechanism(named: "PLAIN") == .plain)
+        #expect(KafkaSASL.Mechanism(named: "GSSAPI") == nil)
+    }
+
     @Test func authenticationAndTLSFailuresAreNotRetriable() {
         #expect(!KafkaError(.authenticationFailed, message: "x").isRetriable)
         #expect(!KafkaError(.tlsFailed, message: "x").isRetriable)

@@ -18,6 +18,15 @@ public struct KafkaSASL: Sendable, Hashable, CustomStringConvertible, CustomDebu
         /// SCRAM with SHA-512.
         public static var scramSHA512: Self { .init(name: "SCRAM-SHA-512") }
 
+        /// The mechanism named `name` ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", any case), e.g. from a
+        /// command-line flag; nil for one this client does not speak.
+        public init?(named name: String) {
+            guard let known = [Self.plain, .scramSHA256, .scramSHA512].first(where: { $0.name == name.uppercased() }) else {
+                return nil
+            }
+            self = known
+        }
+
         public var description: String { self.name }
     }
 
