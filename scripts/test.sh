@@ -109,6 +109,9 @@ swift test --skip-build --no-parallel --skip KafkaBrokerInteropTests --skip Kafk
 step "Kafka client against a real broker: tansu, and librdkafka reading what ours wrote (pip-installs both when missing)"
 python3 -m checks.kafka_interop
 
+step "Kafka client over TLS and SASL: tansu behind a TLS listener and with --authentication, librdkafka reading over TLS"
+python3 -m checks.kafka_security
+
 step "Kafka consumer against a real broker: tansu, alone, in a group with librdkafka, through a stalled broker"
 python3 -m checks.kafka_consumer_interop
 

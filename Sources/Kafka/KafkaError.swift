@@ -15,6 +15,8 @@ public struct KafkaError: Error, Sendable, Hashable, CustomStringConvertible {
             case brokerError
             case invalidArgument
             case cancelled
+            case authenticationFailed
+            case tlsFailed
         }
 
         private let base: Base
@@ -41,6 +43,12 @@ public struct KafkaError: Error, Sendable, Hashable, CustomStringConvertible {
         public static var invalidArgument: Self { .init(.invalidArgument) }
         /// The calling task was cancelled while it waited for the response.
         public static var cancelled: Self { .init(.cancelled) }
+        /// SASL authentication failed: wrong password, unknown user, or a mechanism the broker does not offer.
+        /// Not retriable: the same credentials fail the same way, so a caller must not retry silently.
+        public static var authenticationFailed: Self { .init(.authenticationFailed) }
+        /// The TLS handshake with the broker failed (e.g. its certificate is not trusted, or it does not speak TLS).
+        /// Not retriable, for the same reason.
+        public static var tlsFailed: Self { .init(.tlsFailed) }
 
         public var description: String { self.base.rawValue }
     }

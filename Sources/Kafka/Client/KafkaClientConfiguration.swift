@@ -1,4 +1,5 @@
 import NIOCore
+import NIOSSL
 
 /// Where the cluster is and how long to wait for it; shared by the producer and the consumer.
 public struct KafkaClientConfiguration: Sendable {
@@ -11,6 +12,11 @@ public struct KafkaClientConfiguration: Sendable {
     public var requestTimeout: Duration = .seconds(10)
     /// How long cached metadata (leaders, partition counts) is trusted before it is read again.
     public var metadataMaxAge: Duration = .seconds(60)
+    /// TLS for every connection (bootstrap, per broker, the consumer's coordinator); nil for plaintext.
+    /// Each broker's host (as the metadata names it) is the server name checked against its certificate.
+    public var tls: TLSConfiguration?
+    /// SASL authentication on every connection, right after ApiVersions; nil for none.
+    public var sasl: KafkaSASL?
 
     public init(brokers: [KafkaBrokerAddress]) {
         self.brokers = brokers
@@ -21,6 +27,8 @@ public struct KafkaClientConfiguration: Sendable {
         configuration.clientID = self.clientID
         configuration.connectTimeout = TimeAmount(self.connectTimeout)
         configuration.requestTimeout = TimeAmount(self.requestTimeout)
+        configuration.tls = self.tls
+        configuration.sasl = self.sasl
         return configuration
     }
 }

@@ -73,6 +73,9 @@ actor KafkaCluster {
                 }
                 self.bootstrapConnection = connection
                 return connection
+            } catch let error as KafkaError where error.code == .authenticationFailed || error.code == .tlsFailed {
+                // Another broker of the same cluster refuses the same credentials: say why, not retriable.
+                throw error
             } catch {
                 failures.append("\(address): \(Self.reason(error))")
             }

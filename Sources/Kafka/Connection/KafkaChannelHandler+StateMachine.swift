@@ -96,7 +96,7 @@ extension KafkaChannelHandler {
             case .initialized:
                 return .fail(promise, KafkaError(.connectionClosed, message: "the connection is not open yet"))
             case .closed(let reason):
-                return .fail(promise, KafkaError(.connectionClosed, message: "the connection is closed (\(reason.message))"))
+                return .fail(promise, Self.collateral(reason, message: "the connection is closed (\(reason.message))"))
             }
         }
 
@@ -186,7 +186,7 @@ extension KafkaChannelHandler {
             }
             self.state = .closed(reason)
             self.timerDeadline = nil
-            let collateral = KafkaError(.connectionClosed, message: "the connection closed: \(reason.message)")
+            let collateral = Self.collateral(reason, message: "the connection closed: \(reason.message)")
             var failures: [Failure] = []
             failures.reserveCapacity(self.pending.count)
             while let entry = self.pending.popFirst() {
@@ -195,6 +195,12 @@ extension KafkaChannelHandler {
                 failures.append(Failure(promise: promise, error: expired ? reason : collateral))
             }
             return .close(failing: failures, error: reason)
+        }
+
+        /// What requests caught by a close fail with: `.connectionClosed` (retriable), except after a failed
+        /// TLS handshake, which a retry would repeat, so its callers see `.tlsFailed`.
+        private static func collateral(_ reason: KafkaError, message: String) -> KafkaError {
+            reason.code == .tlsFailed ? reason : KafkaError(.connectionClosed, message: message)
         }
     }
 }

@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import NIOSSL
 
 /// Writes requests, matches responses to them by correlation id, and enforces deadlines, for one connection.
 ///
@@ -121,9 +122,15 @@ final class KafkaChannelHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        let kafkaError =
-            (error as? KafkaError)
-            ?? KafkaError(.connectionClosed, message: "connection error: \(error)")
+        let kafkaError: KafkaError
+        switch error {
+        case let error as KafkaError: kafkaError = error
+        // A failed handshake (an untrusted certificate, a peer that does not speak TLS) fails the same way on retry.
+        case let error as NIOSSLError: kafkaError = KafkaError(.tlsFailed, message: "\(error)")
+        case let error as BoringSSLError: kafkaError = KafkaError(.tlsFailed, message: "\(error)")
+        case let error as NIOSSLExtraError: kafkaError = KafkaError(.tlsFailed, message: "\(error)")
+        default: kafkaError = KafkaError(.connectionClosed, message: "connection error: \(error)")
+        }
         self.logger.debug("Kafka connection error", metadata: ["error": "\(kafkaError)"])
         self.run(self.stateMachine.errorCaught(kafkaError))
     }

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// One connection to a Kafka broker: requests sent on it are pipelined and answered in order.
@@ -13,6 +14,10 @@ final class KafkaConnection: Sendable {
         var connectTimeout: TimeAmount = .seconds(10)
         /// The default deadline of each request.
         var requestTimeout: TimeAmount = .seconds(30)
+        /// TLS towards the broker; nil for plaintext. The broker's host is the server name (SNI, verification).
+        var tls: TLSConfiguration?
+        /// Authenticates each connection right after ApiVersions; nil for none.
+        var sasl: KafkaSASL?
 
         init() {}
     }
@@ -30,10 +35,12 @@ final class KafkaConnection: Sendable {
         self.configuration = configuration
     }
 
-    /// Connects to `host:port` and asks the broker which versions it supports.
+    /// Connects to `host:port` (over TLS when configured), asks the broker which versions it supports,
+    /// and authenticates with SASL when configured.
     ///
-    /// - Throws: `KafkaError` — `.connectionClosed` when the connect fails, `.timeout`, or `.brokerError`
-    ///   when ApiVersions is refused.
+    /// - Throws: `KafkaError` — `.connectionClosed` when the connect fails, `.timeout`, `.brokerError`
+    ///   when ApiVersions is refused, `.tlsFailed` when the TLS handshake fails, `.authenticationFailed`
+    ///   when SASL does (the last two are not retriable).
     static func connect(
         host: String,
         port: Int,
@@ -41,10 +48,24 @@ final class KafkaConnection: Sendable {
         eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.any(),
         logger: Logger
     ) async throws -> KafkaConnection {
+        // One context per connection: building it reads the trust roots, which is cheap next to a handshake.
+        let sslContext: NIOSSLContext?
+        do {
+            sslContext = try configuration.tls.map { try NIOSSLContext(configuration: $0) }
+        } catch {
+            throw KafkaError(.tlsFailed, message: "the TLS configuration for \(host):\(port) is unusable: \(error)")
+        }
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(configuration.connectTimeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let sslContext {
+                        // First in the pipeline: every Kafka frame, ApiVersions included, goes through TLS.
+                        // An IP address is not a valid SNI name: it is then only checked against the certificate.
+                        let serverName = Self.isIPAddress(host) ? nil : host
+                        let tls = try NIOSSLClientHandler(context: sslContext, serverHostname: serverName)
+                        try channel.pipeline.syncOperations.addHandler(tls)
+                    }
                     try channel.pipeline.syncOperations.addHandler(KafkaChannelHandler(eventLoop: channel.eventLoop, logger: logger))
                 }
             }
@@ -59,12 +80,30 @@ final class KafkaConnection: Sendable {
                 NIOLoopBound(try channel.pipeline.syncOperations.handler(type: KafkaChannelHandler.self), eventLoop: channel.eventLoop)
             }.get()
             let connection = KafkaConnection(channel: channel, handler: handler, configuration: configuration)
-            try await connection.negotiateVersions()
+            do {
+                try await connection.negotiateVersions()
+            } catch let error as KafkaError where error.code == .connectionClosed && configuration.tls == nil {
+                // What a TLS listener does with a plaintext ApiVersions: say so, or the cause stays a guess.
+                throw KafkaError(
+                    .connectionClosed,
+                    message: "\(host):\(port) closed the connection on ApiVersions (\(error.message)); is it a TLS listener?"
+                )
+            }
+            if let sasl = configuration.sasl {
+                try await connection.authenticate(sasl, broker: "\(host):\(port)")
+            }
             return connection
+        } catch let error as KafkaError where error.code == .tlsFailed {
+            channel.close(promise: nil)
+            throw KafkaError(.tlsFailed, message: "TLS with the broker at \(host):\(port) failed: \(error.message)")
         } catch {
             channel.close(promise: nil)
             throw error
         }
+    }
+
+    private static func isIPAddress(_ host: String) -> Bool {
+        (try? SocketAddress(ipAddress: host, port: 0)) != nil
     }
 
     /// The broker's supported versions, after `negotiateVersions`.

@@ -20,6 +20,8 @@ struct KafkaAPIKey: RawRepresentable, Sendable, Hashable, CustomStringConvertibl
     static let heartbeat = KafkaAPIKey(rawValue: 12)
     static let leaveGroup = KafkaAPIKey(rawValue: 13)
     static let syncGroup = KafkaAPIKey(rawValue: 14)
+    static let saslHandshake = KafkaAPIKey(rawValue: 17)
+    static let saslAuthenticate = KafkaAPIKey(rawValue: 36)
 
     var description: String {
         switch self {
@@ -37,6 +39,8 @@ struct KafkaAPIKey: RawRepresentable, Sendable, Hashable, CustomStringConvertibl
         case .heartbeat: "Heartbeat"
         case .leaveGroup: "LeaveGroup"
         case .syncGroup: "SyncGroup"
+        case .saslHandshake: "SaslHandshake"
+        case .saslAuthenticate: "SaslAuthenticate"
         default: "API \(self.rawValue)"
         }
     }

@@ -38,6 +38,9 @@ struct KafkaErrorCode: RawRepresentable, Sendable, Hashable, CustomStringConvert
     static let topicAuthorizationFailed = KafkaErrorCode(rawValue: 29)
     static let groupAuthorizationFailed = KafkaErrorCode(rawValue: 30)
     static let unstableOffsetCommit = KafkaErrorCode(rawValue: 88)
+    static let unsupportedSaslMechanism = KafkaErrorCode(rawValue: 33)
+    static let illegalSaslState = KafkaErrorCode(rawValue: 34)
+    static let saslAuthenticationFailed = KafkaErrorCode(rawValue: 58)
 
     private static let names: [Int16: String] = [
         -1: "UNKNOWN_SERVER_ERROR", 0: "NONE", 1: "OFFSET_OUT_OF_RANGE", 2: "CORRUPT_MESSAGE",
@@ -48,10 +51,11 @@ struct KafkaErrorCode: RawRepresentable, Sendable, Hashable, CustomStringConvert
         21: "INVALID_REQUIRED_ACKS", 22: "ILLEGAL_GENERATION", 23: "INCONSISTENT_GROUP_PROTOCOL", 24: "INVALID_GROUP_ID",
         25: "UNKNOWN_MEMBER_ID", 26: "INVALID_SESSION_TIMEOUT", 27: "REBALANCE_IN_PROGRESS", 28: "INVALID_COMMIT_OFFSET_SIZE",
         29: "TOPIC_AUTHORIZATION_FAILED", 30: "GROUP_AUTHORIZATION_FAILED", 31: "CLUSTER_AUTHORIZATION_FAILED",
+        33: "UNSUPPORTED_SASL_MECHANISM", 34: "ILLEGAL_SASL_STATE",
         35: "UNSUPPORTED_VERSION", 36: "TOPIC_ALREADY_EXISTS", 37: "INVALID_PARTITIONS", 38: "INVALID_REPLICATION_FACTOR",
         40: "INVALID_CONFIG", 41: "NOT_CONTROLLER", 42: "INVALID_REQUEST", 43: "UNSUPPORTED_FOR_MESSAGE_FORMAT",
         45: "OUT_OF_ORDER_SEQUENCE_NUMBER", 46: "DUPLICATE_SEQUENCE_NUMBER", 47: "INVALID_PRODUCER_EPOCH",
-        53: "TRANSACTIONAL_ID_AUTHORIZATION_FAILED", 56: "KAFKA_STORAGE_ERROR", 59: "UNKNOWN_PRODUCER_ID",
+        53: "TRANSACTIONAL_ID_AUTHORIZATION_FAILED", 56: "KAFKA_STORAGE_ERROR", 58: "SASL_AUTHENTICATION_FAILED", 59: "UNKNOWN_PRODUCER_ID",
         74: "FENCED_LEADER_EPOCH", 75: "UNKNOWN_LEADER_EPOCH", 79: "MEMBER_ID_REQUIRED", 87: "INVALID_RECORD",
         88: "UNSTABLE_OFFSET_COMMIT",
     ]
