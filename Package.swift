@@ -274,6 +274,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "Kafka",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 "CouponCore",

@@ -114,7 +114,7 @@ def main():
         print("kafka security: the Swift client over TLS and SASL", flush=True)
         result = subprocess.run(
             ["swift", "test", "--skip-build", "--filter", "KafkaSecurityInteropTests"],
-            env={**os.environ, "KAFKA_SECURITY_TLS_BROKER": tls_broker.bootstrap, "KAFKA_SECURITY_CA": files["ca.pem"],
+            env={**os.environ, "COUPONGATE_INTEGRATION": "1", "KAFKA_SECURITY_TLS_BROKER": tls_broker.bootstrap, "KAFKA_SECURITY_CA": files["ca.pem"],
                  "KAFKA_SECURITY_OTHER_CA": files["other-ca.pem"], "KAFKA_SECURITY_TOPIC": topic,
                  "KAFKA_SECURITY_RECORDS": str(RECORDS),
                  "KAFKA_SECURITY_AUTH_BROKER": f"127.0.0.1:{auth_broker.plain_port}",
