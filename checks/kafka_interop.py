@@ -33,10 +33,12 @@ PARTITIONS = 3
 check = Checks("kafka interop")
 
 
-def consume(bootstrap, topic, count, timeout=30):
-    """Up to `count` messages of `topic` from the beginning: [(key, value, headers, partition, offset)]."""
+def consume(bootstrap, topic, count, timeout=30, settings=None):
+    """Up to `count` messages of `topic` from the beginning: [(key, value, headers, partition, offset)].
+    `settings` adds librdkafka settings (TLS, say)."""
     from confluent_kafka import Consumer
     consumer = Consumer({
+        **(settings or {}),
         "bootstrap.servers": bootstrap,
         "group.id": f"interop-{uuid.uuid4()}",
         "auto.offset.reset": "earliest",

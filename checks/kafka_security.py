@@ -26,9 +26,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 
+from checks.kafka_interop import consume
 from harness.checks import Checks
 from harness.servers import Kafka
 
@@ -58,25 +58,9 @@ def certificates(directory):
 
 
 def consume_tls(bootstrap, ca, topic, count, timeout=30):
-    from confluent_kafka import Consumer
-    consumer = Consumer({"bootstrap.servers": bootstrap, "security.protocol": "SSL", "ssl.ca.location": ca,
-                         "group.id": f"security-{uuid.uuid4()}", "auto.offset.reset": "earliest",
-                         "enable.auto.commit": False, "check.crcs": True})
-    values = []
-    try:
-        consumer.subscribe([topic])
-        deadline = time.time() + timeout
-        while len(values) < count and time.time() < deadline:
-            message = consumer.poll(0.5)
-            if message is None:
-                continue
-            if message.error():
-                print(f"  consumer: {message.error()}", flush=True)
-                continue
-            values.append(message.value())
-    finally:
-        consumer.close()
-    return values
+    """The values of up to `count` messages of `topic`, read by librdkafka over TLS."""
+    settings = {"security.protocol": "SSL", "ssl.ca.location": ca}
+    return [message[1] for message in consume(bootstrap, topic, count, timeout, settings)]
 
 
 def librdkafka_refused(bootstrap, mechanism):
