@@ -20,6 +20,8 @@ public final class CouponEventConsumer: Service, Sendable {
         public var group = "coupongate"
         /// Where records that are not coupon events go; default `<topic>.dlq`.
         public var deadLetterTopic: String?
+        /// TLS and SASL to the brokers; plaintext without authentication by default.
+        public var security = KafkaSecuritySettings()
 
         public init(brokers: [KafkaBrokerAddress]) {
             self.brokers = brokers
@@ -43,7 +45,7 @@ public final class CouponEventConsumer: Service, Sendable {
         self.store = store
         self.metrics = metrics
         self.logger = logger
-        let client = KafkaClientConfiguration(brokers: settings.brokers)
+        let client = settings.security.client(brokers: settings.brokers)
         self.consumer = KafkaConsumer(configuration: .init(client: client, groupID: settings.group, topics: [settings.topic]), logger: logger)
         var deadLetters = KafkaProducer.Configuration(client: client)
         // A vanished dead-letter topic is created again by `handle`, which wants to hear of it soon.
@@ -151,20 +153,14 @@ public final class CouponEventConsumer: Service, Sendable {
         )
     }
 
-    /// Creates the dead-letter topic when it is missing (one partition is enough), retrying until the broker answers.
+    /// Creates the dead-letter topic when it is missing (one partition is enough), retrying until the broker answers;
+    /// a security failure (credentials refused, TLS failed) is thrown at once.
     public func prepare() async throws {
-        var delay: Duration = .milliseconds(200)
-        while true {
-            do {
-                _ = try await self.deadLetterProducer.createTopicIfMissing(self.settings.deadLetters, partitions: 1)
-                return
-            } catch {
-                try Task.checkCancellation()
-                if Task.isShuttingDownGracefully { throw error }
-                self.logger.warning("Kafka is not ready; retrying", metadata: ["error": "\(error)"])
-                try await Task.sleep(for: delay)
-                delay = min(delay * 2, .seconds(5))
-            }
+        let metadata: Logger.Metadata = [
+            "brokers": "\(self.settings.brokers.map(\.description).joined(separator: ","))", "security": "\(self.settings.security)",
+        ]
+        _ = try await retryingUntilKafkaIsReady(logger: self.logger, metadata: metadata) {
+            try await self.deadLetterProducer.createTopicIfMissing(self.settings.deadLetters, partitions: 1)
         }
     }
 }

@@ -13,7 +13,7 @@ public struct KafkaOutboxSink: OutboxSink {
     let logger: Logger
 
     public init(settings: KafkaSinkSettings, logger: Logger) {
-        var configuration = KafkaProducer.Configuration(client: KafkaClientConfiguration(brokers: settings.brokers))
+        var configuration = KafkaProducer.Configuration(client: settings.security.client(brokers: settings.brokers))
         configuration.deliveryTimeout = settings.deliveryTimeout
         // The sink creates a vanished topic itself (`deliver`), so it wants to hear of one soon.
         if settings.createTopic { configuration.missingTopicTimeout = .seconds(1) }
@@ -52,41 +52,28 @@ public struct KafkaOutboxSink: OutboxSink {
 
     /// Waits until the broker answers and the topic exists, creating it when allowed
     /// (`settings.createTopic`); retried with backoff, logged once per kind of failure, until shutdown.
+    /// - Throws: a security failure (credentials refused, TLS failed) at once: retrying cannot mend it.
     public func prepare() async throws {
-        var delay: Duration = .milliseconds(200)
-        var lastProblem: String?
-        while true {
-            do {
-                if self.settings.createTopic {
-                    if try await self.producer.createTopicIfMissing(self.settings.topic, partitions: self.settings.partitions) {
-                        self.logger.notice(
-                            "Created the Kafka topic",
-                            metadata: ["topic": "\(self.settings.topic)", "partitions": "\(self.settings.partitions)"]
-                        )
-                    }
-                }
-                let partitions = try await self.producer.partitionCount(of: self.settings.topic)
-                self.logger.info("Kafka topic ready", metadata: ["topic": "\(self.settings.topic)", "partitions": "\(partitions)"])
-                return
-            } catch {
-                try Task.checkCancellation()
-                if Task.isShuttingDownGracefully { throw error }
-                let problem = "\(error)"
-                if problem != lastProblem {
-                    self.logger.warning(
-                        "Kafka is not ready; retrying",
-                        metadata: ["brokers": "\(self.settings.brokers.map(\.description).joined(separator: ","))", "error": "\(problem)"]
+        let metadata: Logger.Metadata = [
+            "brokers": "\(self.settings.brokers.map(\.description).joined(separator: ","))", "security": "\(self.settings.security)",
+        ]
+        try await retryingUntilKafkaIsReady(logger: self.logger, metadata: metadata) {
+            if self.settings.createTopic {
+                if try await self.producer.createTopicIfMissing(self.settings.topic, partitions: self.settings.partitions) {
+                    self.logger.notice(
+                        "Created the Kafka topic",
+                        metadata: ["topic": "\(self.settings.topic)", "partitions": "\(self.settings.partitions)"]
                     )
-                    lastProblem = problem
                 }
-                try await Task.sleep(for: delay)
-                delay = min(delay * 2, .seconds(5))
             }
+            let partitions = try await self.producer.partitionCount(of: self.settings.topic)
+            self.logger.info("Kafka topic ready", metadata: ["topic": "\(self.settings.topic)", "partitions": "\(partitions)"])
         }
     }
 }
 
-/// Where and how the relay writes to Kafka: `--kafka`, `--kafka-topic`, `--kafka-create-topic`, `--kafka-partitions`.
+/// Where and how the relay writes to Kafka: `--kafka`, `--kafka-topic`, `--kafka-create-topic`, `--kafka-partitions`
+/// and the security settings.
 public struct KafkaSinkSettings: Sendable, Hashable {
     public static let defaultTopic = "coupon_create"
 
@@ -98,6 +85,8 @@ public struct KafkaSinkSettings: Sendable, Hashable {
     public var partitions: Int32 = 3
     /// How long a batch may take to be acknowledged, retries included, before the relay retries it.
     public var deliveryTimeout: Duration = .seconds(20)
+    /// TLS and SASL to the brokers; plaintext without authentication by default.
+    public var security = KafkaSecuritySettings()
 
     public init(brokers: [KafkaBrokerAddress]) {
         self.brokers = brokers

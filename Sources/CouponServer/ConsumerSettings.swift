@@ -2,12 +2,13 @@ import CouponKafka
 
 extension CouponEventConsumer.Settings {
     /// `coupongate consume`'s settings from its flags, else their `COUPONGATE_…` variables: the
-    /// brokers (required), topic, group and dead-letter topic, and the database of record (required).
+    /// brokers (required), topic, group, dead-letter topic and security, and the database of record (required).
     public static func resolve(
         brokers: String?,
         topic: String?,
         group: String?,
         deadLetterTopic: String?,
+        security: KafkaSecurityFlags = .init(),
         postgres: String?,
         mysql: String?,
         environment: [String: String]
@@ -41,6 +42,7 @@ extension CouponEventConsumer.Settings {
             }
             settings.group = setting.text
         }
+        settings.security = try security.resolve(reader)
         guard settings.deadLetters != settings.topic else {
             throw SettingError("the dead-letter topic must differ from the topic it serves ('\(settings.topic)')")
         }

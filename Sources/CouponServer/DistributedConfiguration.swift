@@ -50,12 +50,20 @@ public struct DistributedConfiguration: Sendable {
         public var topic: String?
         public var createTopic: String?
         public var partitions: String?
+        public var security: KafkaSecurityFlags
 
-        public init(brokers: String? = nil, topic: String? = nil, createTopic: String? = nil, partitions: String? = nil) {
+        public init(
+            brokers: String? = nil,
+            topic: String? = nil,
+            createTopic: String? = nil,
+            partitions: String? = nil,
+            security: KafkaSecurityFlags = .init()
+        ) {
             self.brokers = brokers
             self.topic = topic
             self.createTopic = createTopic
             self.partitions = partitions
+            self.security = security
         }
     }
 
@@ -137,8 +145,8 @@ public struct DistributedConfiguration: Sendable {
         let create = settings.pick(flags.createTopic, option: "kafka-create-topic", variable: "COUPONGATE_KAFKA_CREATE_TOPIC")
         let partitions = settings.pick(flags.partitions, option: "kafka-partitions", variable: "COUPONGATE_KAFKA_PARTITIONS")
         guard let brokers = settings.pick(flags.brokers, option: "kafka", variable: "COUPONGATE_KAFKA_BROKERS") else {
-            if let given = topic ?? create ?? partitions {
-                throw SettingError("\(given.source) needs --kafka HOST:PORT (or COUPONGATE_KAFKA_BROKERS)")
+            if let given = (topic ?? create ?? partitions)?.source ?? flags.security.anyGiven(settings) {
+                throw SettingError("\(given) needs --kafka HOST:PORT (or COUPONGATE_KAFKA_BROKERS)")
             }
             return nil
         }
@@ -161,6 +169,7 @@ public struct DistributedConfiguration: Sendable {
             }
             result.partitions = count
         }
+        result.security = try flags.security.resolve(settings)
         return result
     }
 }

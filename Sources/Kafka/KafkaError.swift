@@ -90,6 +90,12 @@ public struct KafkaError: Error, Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The broker refused the credentials or the TLS handshake failed: the same settings fail again
+    /// on every broker of the cluster, so the caller should stop and say why rather than retry.
+    public var isSecurityFailure: Bool {
+        self.code == .authenticationFailed || self.code == .tlsFailed
+    }
+
     public var description: String {
         "KafkaError.\(self.code): \(self.message)"
     }

@@ -27,6 +27,8 @@ struct ConsumeCommand: AsyncParsableCommand {
     @Option(help: "MySQL or MariaDB URL, mysql://user[:password]@host[:port]/database (COUPONGATE_MYSQL_URL). Instead of --postgres.")
     var mysql: String?
 
+    @OptionGroup var kafkaSecurity: KafkaSecurityOptions
+
     @OptionGroup var worker: WorkerOptions
 
     func run() async throws {
@@ -39,6 +41,7 @@ struct ConsumeCommand: AsyncParsableCommand {
                 topic: self.kafkaTopic,
                 group: self.group,
                 deadLetterTopic: self.deadLetterTopic,
+                security: self.kafkaSecurity.flags,
                 postgres: self.postgres,
                 mysql: self.mysql,
                 environment: environment

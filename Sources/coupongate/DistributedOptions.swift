@@ -36,9 +36,17 @@ struct DistributedOptions: ParsableArguments {
     @Option(help: "--kafka: the partitions of a topic created at start (COUPONGATE_KAFKA_PARTITIONS; default 3).")
     var kafkaPartitions: String?
 
+    @OptionGroup var kafkaSecurity: KafkaSecurityOptions
+
     /// The Kafka flags as given, for `DistributedConfiguration`.
     var kafkaFlags: DistributedConfiguration.KafkaFlags {
-        .init(brokers: self.kafka, topic: self.kafkaTopic, createTopic: self.kafkaCreateTopic, partitions: self.kafkaPartitions)
+        .init(
+            brokers: self.kafka,
+            topic: self.kafkaTopic,
+            createTopic: self.kafkaCreateTopic,
+            partitions: self.kafkaPartitions,
+            security: self.kafkaSecurity.flags
+        )
     }
 
     /// Both URLs, from the flags or the environment, for a command that only works in distributed mode.

@@ -73,7 +73,7 @@ actor KafkaCluster {
                 }
                 self.bootstrapConnection = connection
                 return connection
-            } catch let error as KafkaError where error.code == .authenticationFailed || error.code == .tlsFailed {
+            } catch let error as KafkaError where error.isSecurityFailure {
                 // Another broker of the same cluster refuses the same credentials: say why, not retriable.
                 throw error
             } catch {
