@@ -81,11 +81,14 @@ class Stack:
     """The distributed stack: Redis, the database, two API instances and a relay; with `kafka`
     also a broker, the relay writing to it, and two consumers writing the database."""
 
-    def __init__(self, state, database, kafka=False):
+    def __init__(self, state, database, kafka=False, kafka_tls=None):
+        """kafka_tls: (certificate, key, CA) PEM files: the broker is reached over TLS (harness.servers.Kafka's
+        TLS listener), and the relay and the consumers trust the CA (--kafka-ca-file)."""
         self.state = state
         self.database = Database(database, state).start()
         self.redis = Redis(state).start()
-        self.kafka = Kafka(state).start() if kafka else None
+        self.kafka = Kafka(state, tls=kafka_tls[:2] if kafka_tls else None).start() if kafka else None
+        self.kafka_flags = (["--kafka", self.kafka.bootstrap] if kafka else []) + (["--kafka-ca-file", kafka_tls[2]] if kafka_tls else [])
         self.common = ["--redis", self.redis.url, *self.database.flag]
         self.apis = []
         for _ in range(2):
@@ -100,13 +103,13 @@ class Stack:
         return Coupongate("serve", "--port", str(port), "--admin-token", TOKEN, "--log-level", "info", *self.common).start()
 
     def start_relay(self):
-        sink = ["--kafka", self.kafka.bootstrap] if self.kafka else []
-        return Coupongate("relay", "--claim-after", "2", "--log-level", "info", *self.common, *sink, announces_port=False).start()
+        return Coupongate("relay", "--claim-after", "2", "--log-level", "info", *self.common, *self.kafka_flags,
+                          announces_port=False).start()
 
     def start_consumer(self):
         """A `coupongate consume`; its /metrics port is its `metrics_port`."""
         port = free_port()
-        consumer = Coupongate("consume", "--kafka", self.kafka.bootstrap, *self.database.flag, "--log-level", "info",
+        consumer = Coupongate("consume", *self.kafka_flags, *self.database.flag, "--log-level", "info",
                               "--metrics-port", str(port), announces_port=False).start()
         consumer.metrics_port = port
         return consumer

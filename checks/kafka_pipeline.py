@@ -7,7 +7,13 @@ once reconcile finds the database consistent with Redis: the rows are exactly th
 same sequence, sequences 1..n), and the topic, read from the start with librdkafka, holds exactly one
 event per winner, with the winner's sequence, keyed by the campaign id.
 
-Usage: python3 -m checks.kafka_pipeline PATH_TO_COUPONGATE [--database postgres|mysql] [--applies N]
+With --tls the broker is reached only over TLS (its TLS listener, harness.servers.TLSProxy, with a
+throwaway CA): the relay and the consumers trust that CA (--kafka-ca-file), librdkafka reads the topic
+over TLS; a relay and a consumer that trust another CA exit promptly at start, naming TLS, and so do
+ones whose SCRAM login a broker with --authentication refuses (tansu 0.6 cannot be given a user: see
+checks.kafka_security).
+
+Usage: python3 -m checks.kafka_pipeline PATH_TO_COUPONGATE [--database postgres|mysql] [--applies N] [--tls]
 """
 import argparse
 import json
@@ -24,7 +30,7 @@ from harness.invariants import answer_violations, row_violations
 from harness.net import NotReady, metric_values, request, wait_until
 from harness.processes import Coupongate
 from harness.relay import drain
-from harness.servers import Database, Kafka
+from harness.servers import Database, Kafka, make_certificates
 
 CLIENTS = 8
 
@@ -51,10 +57,11 @@ def applies(stack, campaign, users):
     return answers
 
 
-def topic_events(bootstrap, expected, timeout=60):
-    """The topic's records from the start, read by librdkafka: [(key, event dict)]."""
+def topic_events(bootstrap, expected, timeout=60, settings=None):
+    """The topic's records from the start, read by librdkafka: [(key, event dict)]. `settings` adds
+    librdkafka settings (TLS)."""
     from confluent_kafka import Consumer
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"pipeline-{uuid.uuid4()}",
+    consumer = Consumer({**(settings or {}), "bootstrap.servers": bootstrap, "group.id": f"pipeline-{uuid.uuid4()}",
                          "auto.offset.reset": "earliest", "enable.auto.commit": False})
     events = []
     try:
@@ -99,19 +106,43 @@ def check_lag(check, stack, partitions=3):
     check(status == 200 and b'id="kafka-lag"' in body, f"a consumer serves the dashboard with its lag tile ({status})")
 
 
+def check_refused_start(check, stack, what, flags, error, env=None):
+    """A relay and a consumer whose Kafka security settings the broker refuses stop at start, promptly,
+    with a non-zero exit and a log line naming `error`, instead of retrying for ever."""
+    for command in (["relay", *stack.common], ["consume", *stack.database.flag]):
+        process = Coupongate(command[0], *flags, *command[1:], "--log-level", "info", announces_port=False, env=env).start()
+        started = time.time()
+        try:
+            status = process.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            status = process.kill()
+        elapsed = time.time() - started
+        output = "".join(process.tail)
+        print(f"  {command[0]} {what}: exit {status} after {elapsed:.1f} s: "
+              + next((line.strip() for line in process.tail if error in line), f"(no {error} logged)"), flush=True)
+        check(status not in (0, "hung") and elapsed < 30 and error in output,
+              f"{command[0]} {what} exits at start ({status} after {elapsed:.1f} s) naming {error}:\n{output[-1500:]}")
+        for secret in (env or {}).values():
+            check(secret not in output, f"{command[0]} {what} never logs the password")
+
+
 def main():
     parser = argparse.ArgumentParser(prog="python3 -m checks.kafka_pipeline")
     parser.add_argument("binary")
     parser.add_argument("--database", default="mysql", choices=Database.KINDS)
     parser.add_argument("--applies", type=int, default=20_000)
+    parser.add_argument("--tls", action="store_true", help="the broker behind a TLS listener; relay and consumers trust its CA")
     options = parser.parse_args()
     Coupongate.binary = options.binary
     Kafka.ensure_client()
-    check = Checks(f"kafka pipeline ({options.database})")
+    check = Checks(f"kafka pipeline ({options.database}{', TLS' if options.tls else ''})")
     limit = options.applies // 2
     campaign = "pipeline"
     state = tempfile.mkdtemp(prefix="cg-kafka-pipeline-")
-    stack = Stack(state, options.database, kafka=True)
+    files = make_certificates(state) if options.tls else None
+    librdkafka = {"security.protocol": "SSL", "ssl.ca.location": files["ca.pem"]} if files else None
+    stack = Stack(state, options.database, kafka=True,
+                  kafka_tls=(files["server.pem"], files["server.key"], files["ca.pem"]) if files else None)
     try:
         create_campaign(stack.apis[0].port, TOKEN, campaign, limit)
         started = time.time()
@@ -133,7 +164,7 @@ def main():
 
         check_lag(check, stack)
 
-        events = topic_events(stack.kafka.bootstrap, len(winners))
+        events = topic_events(stack.kafka.bootstrap, len(winners), settings=librdkafka)
         by_user = {}
         for key, event in events:
             by_user.setdefault(event["userId"], []).append((key, event))
@@ -143,6 +174,17 @@ def main():
         check(all(key == campaign.encode() and event["campaignId"] == campaign and event["sequence"] == winners[user]
                   for user, found in by_user.items() if user in winners for key, event in found),
               "each event is keyed by the campaign id and carries the winner's sequence")
+        if files:
+            check_refused_start(check, stack, "trusting another CA",
+                                ["--kafka", stack.kafka.bootstrap, "--kafka-ca-file", files["other-ca.pem"]], "tlsFailed")
+            authenticating = Kafka(state, tls=(files["server.pem"], files["server.key"]), authentication=True).start()
+            try:
+                check_refused_start(check, stack, "with an unknown SCRAM user",
+                                    ["--kafka", authenticating.bootstrap, "--kafka-ca-file", files["ca.pem"],
+                                     "--kafka-sasl-mechanism", "SCRAM-SHA-256", "--kafka-username", "nobody"],
+                                    "authenticationFailed", env={"COUPONGATE_KAFKA_PASSWORD": "wrong-password"})
+            finally:
+                authenticating.stop()
     finally:
         stack.stop()
         subprocess.run(["rm", "-rf", state])

@@ -1,7 +1,7 @@
 """TLS and SASL of the Swift Kafka client (target Kafka) against a real broker.
 
-Makes a throwaway CA, a server certificate for 127.0.0.1 (subjectAltName IP:127.0.0.1) and a second,
-unrelated CA with openssl in a temporary folder, then starts two tansu brokers (harness.servers.Kafka):
+Makes a throwaway CA, a server certificate for 127.0.0.1 and a second, unrelated CA
+(harness.servers.make_certificates) in a temporary folder, then starts two tansu brokers (harness.servers.Kafka):
 one behind a TLS listener, and one with --authentication (SASL SCRAM required), reachable both in
 plaintext and behind a TLS listener. tansu 0.6 does not do TLS itself (its --cert/--key are parsed but
 unused), so the TLS listener is harness.servers.TLSProxy in front of it.
@@ -30,31 +30,13 @@ import uuid
 
 from checks.kafka_interop import consume
 from harness.checks import Checks
-from harness.servers import Kafka
+from harness.servers import Kafka, make_certificates
 
 RECORDS = 20
 TESTS = ["produceAndConsumeOverTLS", "anUntrustedCertificateFailsPromptly", "plaintextAgainstTheTLSListenerFailsPromptly",
          "anUnknownUserIsRefusedWithTheBrokersReason", "saslOverTLSRefusesAWrongPassword",
          "aMechanismTheBrokerDoesNotOfferIsNamed"]
 check = Checks("kafka security")
-
-
-def openssl(*arguments, cwd):
-    subprocess.run(["openssl", *arguments], cwd=cwd, check=True, capture_output=True)
-
-
-def certificates(directory):
-    """ca.pem signs server.pem (127.0.0.1); other-ca.pem signs nothing we serve."""
-    for ca in ("ca", "other-ca"):
-        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{ca}.key", "-out", f"{ca}.pem", "-days", "1",
-                "-subj", f"/CN=coupongate test {ca}", cwd=directory)
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1",
-            cwd=directory)
-    with open(os.path.join(directory, "server.ext"), "w") as f:
-        f.write("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")
-    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem",
-            "-days", "1", "-extfile", "server.ext", cwd=directory)
-    return {name: os.path.join(directory, name) for name in ("ca.pem", "other-ca.pem", "server.pem", "server.key")}
 
 
 def consume_tls(bootstrap, ca, topic, count, timeout=30):
@@ -80,7 +62,7 @@ def librdkafka_refused(bootstrap, mechanism):
 def main():
     Kafka.ensure_client()
     state = tempfile.mkdtemp(prefix="cg-kafka-security-")
-    files = certificates(state)
+    files = make_certificates(state)
     tls_broker = Kafka(state, tls=(files["server.pem"], files["server.key"]))
     auth_broker = Kafka(state, tls=(files["server.pem"], files["server.key"]), authentication=True)
     topic = f"swift-security-{uuid.uuid4().hex[:8]}"

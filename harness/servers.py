@@ -371,3 +371,23 @@ class TLSProxy:
         if self.loop and self.thread.is_alive():
             self.loop.call_soon_threadsafe(lambda: [task.cancel() for task in asyncio.all_tasks(self.loop)])
             self.thread.join(10)
+
+
+def _openssl(*arguments, cwd):
+    subprocess.run(["openssl", *arguments], cwd=cwd, check=True, capture_output=True)
+
+
+def make_certificates(directory):
+    """Throwaway PEM files made with openssl in `directory`, valid a day: ca.pem signs server.pem (for
+    127.0.0.1, subjectAltName IP:127.0.0.1, with server.key); other-ca.pem signs nothing we serve.
+    Returns {file name: path}."""
+    for ca in ("ca", "other-ca"):
+        _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{ca}.key", "-out", f"{ca}.pem", "-days", "1",
+                 "-subj", f"/CN=coupongate test {ca}", cwd=directory)
+    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1",
+             cwd=directory)
+    with open(os.path.join(directory, "server.ext"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n")
+    _openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem",
+             "-days", "1", "-extfile", "server.ext", cwd=directory)
+    return {name: os.path.join(directory, name) for name in ("ca.pem", "other-ca.pem", "server.pem", "server.key")}

@@ -121,6 +121,9 @@ python3 -m checks.kafka_pipeline "$bin" --database mysql
 step "the same into PostgreSQL"
 python3 -m checks.kafka_pipeline "$bin" --database postgres
 
+step "the pipeline over TLS: 4,000 applies, relay and consumers trusting the broker's CA; an untrusted CA and a refused SCRAM login stop them at start"
+python3 -m checks.kafka_pipeline "$bin" --database postgres --tls --applies 4000
+
 step "end-to-end: coupongate serve"
 python3 -m checks.serve_smoke "$bin"
 

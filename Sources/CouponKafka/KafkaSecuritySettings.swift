@@ -56,7 +56,12 @@ public struct KafkaSecuritySettings: Sendable, Hashable, CustomStringConvertible
         let transport =
             switch self.tls {
             case nil: "plaintext"
-            case let tls?: tls.trustedCertificates == nil ? "TLS (system trust store)" : "TLS (\(tls.trustedCertificates?.count ?? 0) CA certificates)"
+            case let tls?:
+                if let trusted = tls.trustedCertificates {
+                    "TLS (trusting \(trusted.count) CA certificate\(trusted.count == 1 ? "" : "s"))"
+                } else {
+                    "TLS (the system's trust store)"
+                }
             }
         guard let sasl = self.sasl else { return transport }
         return "\(transport), SASL \(sasl.mechanism) as \(sasl.username)"
