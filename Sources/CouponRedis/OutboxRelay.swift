@@ -106,6 +106,12 @@ public struct OutboxRelay: Service {
         for campaign in state.campaigns where !Task.isShuttingDownGracefully {
             do {
                 worked = try await self.relay(campaign, state: &state) || worked
+            } catch let error as RedisClientError where error.code == .serverError && error.message.hasPrefix("NOGROUP") {
+                // A reset deleted the outbox with its group, and the gate script has begun a new stream: create
+                // the group again, from the stream's first entry, so nothing written since the reset is skipped.
+                state.groupsCreated.remove(campaign)
+                worked = true
+                self.logger.notice("The outbox's consumer group is gone (the campaign was reset); creating it again", metadata: ["campaign": "\(campaign)"])
             } catch {
                 state.ownPendingUnknown.insert(campaign)
                 self.logger.warning("Relaying failed; will retry", metadata: ["campaign": "\(campaign)", "error": "\(error)"])

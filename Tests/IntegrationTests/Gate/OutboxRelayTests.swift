@@ -50,6 +50,24 @@ extension IntegrationTests {
             }
         }
 
+        /// A reset deletes the outbox with its consumer group; a running relay must create the group again
+        /// and relay the coupons of the new epoch, those applied before it noticed included.
+        @Test func aRunningRelayKeepsRelayingAfterAReset() async throws {
+            try await RedisStack.with(relay: Self.fastRelay) { stack in
+                let campaign = try await stack.campaign("again", limit: 5)
+                for user in 1...2 { _ = try await stack.gates[0].apply(user: UserID(Int64(user)), campaign: campaign) }
+                try await eventually("the first epoch's coupons are written") { try await stack.store.coupons(of: campaign).count == 2 }
+                _ = try await stack.gates[0].reset(campaign)
+                for user in 11...13 { _ = try await stack.gates[0].apply(user: UserID(Int64(user)), campaign: campaign) }
+                try await eventually("the new epoch's coupons are written", timeout: .seconds(10)) {
+                    try await stack.store.coupons(of: campaign).map(\.userID.rawValue).sorted() == [11, 12, 13]
+                }
+                try await eventually("and acknowledged") {
+                    try await stack.admin.send(RedisCommand("XPENDING", ["{c:again}:outbox", "relay"])).array?.first?.int == 0
+                }
+            }
+        }
+
         @Test func entriesADeadRelayLeftPendingAreReclaimed() async throws {
             try await RedisStack.with { stack in
                 let campaign = try await stack.campaign("claim", limit: 5)
