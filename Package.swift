@@ -170,6 +170,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Throwaway servers on loopback (redis-server, PostgreSQL, MariaDB, tansu) for loadtest --stack and the tests.
+        .target(
+            name: "LocalServers",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "coupongate",
             dependencies: [
@@ -177,6 +182,8 @@ let package = Package(
                 "CouponRedis",
                 "CouponServer",
                 "LoadGen",
+                "LocalServers",
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -111,7 +111,10 @@ public struct OutboxRelay: Service {
                 // the group again, from the stream's first entry, so nothing written since the reset is skipped.
                 state.groupsCreated.remove(campaign)
                 worked = true
-                self.logger.notice("The outbox's consumer group is gone (the campaign was reset); creating it again", metadata: ["campaign": "\(campaign)"])
+                self.logger.notice(
+                    "The outbox's consumer group is gone (the campaign was reset); creating it again",
+                    metadata: ["campaign": "\(campaign)"]
+                )
             } catch {
                 state.ownPendingUnknown.insert(campaign)
                 self.logger.warning("Relaying failed; will retry", metadata: ["campaign": "\(campaign)", "error": "\(error)"])

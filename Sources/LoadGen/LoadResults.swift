@@ -8,7 +8,20 @@ public struct LoadResults: Codable, Sendable {
     public var target: String
     public var path: String
     public var startedAt: String
+    /// The stack `loadtest --stack` started (absent for --url, the embedded default's older files and k6).
+    public var stack: StackDescription?
     public var phases: [PhaseResult]
+
+    /// What ran behind the target: the stack's name and every process whose CPU a phase reports.
+    public struct StackDescription: Codable, Sendable, Equatable {
+        public var name: String
+        public var processes: [String]
+
+        public init(name: String, processes: [String]) {
+            self.name = name
+            self.processes = processes
+        }
+    }
 
     public init(generator: String, target: String, path: String, startedAt: String, phases: [PhaseResult]) {
         self.generator = generator
@@ -46,7 +59,22 @@ public struct PhaseResult: Codable, Sendable {
         public var ok200: Int
         public var distinctWinners: Int
         public var issued: Int?
+        /// The campaign's rows in the database of record once the pipeline drained (a stack run only).
+        public var databaseRows: Int?
+        /// How long after the phase's end the database took to hold every winner.
+        public var drainSeconds: Double?
         public var violations: [String]
+    }
+
+    /// CPU seconds (user + system) one process of the stack used during the phase, from /proc.
+    public struct ProcessSeconds: Codable, Sendable, Equatable {
+        public var process: String
+        public var seconds: Double
+
+        public init(process: String, seconds: Double) {
+            self.process = process
+            self.seconds = seconds
+        }
     }
 
     /// One stage's figures (the built-in generator writes these; absent in k6's results).
@@ -74,6 +102,8 @@ public struct PhaseResult: Codable, Sendable {
     public var invariants: Invariants
     public var stageTotals: [StageTotals]?
     public var series: [SeriesEntry]
+    /// Per process of the stack, in the stack's order: where the CPU went (a stack run only).
+    public var cpu: [ProcessSeconds]?
 }
 
 extension PhaseResult {
@@ -117,6 +147,7 @@ extension PhaseResult {
                 status: second.status
             )
         }
+        cpu = nil
         invariants = Invariants.check(
             limit: limit,
             ok200: recorder.winners.count,
@@ -124,6 +155,23 @@ extension PhaseResult {
             issued: issued,
             status: recorder.status,
             sent: recorder.sent
+        )
+    }
+}
+
+extension PhaseResult {
+    /// What the database of record held once the pipeline drained, and how long that took; the
+    /// invariants are judged again with it.
+    public mutating func recordDatabase(rows: Int, drainSeconds: Double) {
+        self.invariants = .check(
+            limit: self.invariants.limit,
+            ok200: self.invariants.ok200,
+            distinctWinners: self.invariants.distinctWinners,
+            issued: self.invariants.issued,
+            status: self.totals.status,
+            sent: self.totals.sent,
+            databaseRows: rows,
+            drainSeconds: drainSeconds
         )
     }
 }
@@ -146,7 +194,16 @@ extension PhaseResult.Invariants {
     /// The one rule set for every results.json: the built-in generator judges a phase with it as
     /// it ends, and `coupongate loadtest report` judges any file again with it (``LoadResults/rechecked()``),
     /// so a k6 run and a built-in run are held to the same rules.
-    static func check(limit: Int?, ok200: Int, distinctWinners distinct: Int, issued: Int?, status: StatusCounts, sent: Int) -> Self {
+    static func check(
+        limit: Int?,
+        ok200: Int,
+        distinctWinners distinct: Int,
+        issued: Int?,
+        status: StatusCounts,
+        sent: Int,
+        databaseRows: Int? = nil,
+        drainSeconds: Double? = nil
+    ) -> Self {
         var violations: [String] = []
         if let limit {
             if ok200 > limit {
@@ -165,7 +222,18 @@ extension PhaseResult.Invariants {
         if status.total != sent {
             violations.append("\(sent) requests were sent but \(status.total) were counted")
         }
-        return Self(limit: limit, ok200: ok200, distinctWinners: distinct, issued: issued, violations: violations)
+        if let databaseRows, databaseRows != ok200 {
+            violations.append("the database of record holds \(databaseRows) coupons but clients got \(ok200) 200s")
+        }
+        return Self(
+            limit: limit,
+            ok200: ok200,
+            distinctWinners: distinct,
+            issued: issued,
+            databaseRows: databaseRows,
+            drainSeconds: drainSeconds,
+            violations: violations
+        )
     }
 }
 
@@ -183,7 +251,9 @@ extension LoadResults {
                 distinctWinners: phase.invariants.distinctWinners,
                 issued: phase.invariants.issued,
                 status: phase.totals.status,
-                sent: phase.totals.sent
+                sent: phase.totals.sent,
+                databaseRows: phase.invariants.databaseRows,
+                drainSeconds: phase.invariants.drainSeconds
             )
         }
         return results

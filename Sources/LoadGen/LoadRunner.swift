@@ -7,6 +7,9 @@ import NIOPosix
 public struct LoadRunner: Sendable {
     public struct Options: Sendable {
         public var target: LoadTarget
+        /// More instances of the same service (sharing its campaigns): the virtual users' connections
+        /// spread over `target` and these. Admin calls go to `target`.
+        public var instances: [LoadTarget] = []
         public var campaign: String
         public var adminToken: String?
         /// Reset the campaign before each phase (the seed's `redis-cli DEL`).
@@ -40,6 +43,9 @@ public struct LoadRunner: Sendable {
     /// Runs `phase`; `firstUser` keeps user ids of different phases apart.
     public func run(_ phase: LoadPhase, firstUser: Int64 = 1) async throws -> PhaseResult {
         try await admin.waitUntilReady()
+        for instance in options.instances {
+            try await AdminClient(target: instance, token: nil, group: group).waitUntilReady()
+        }
         if options.reset { try await admin.reset(campaign: options.campaign) }
         // Without a reset the campaign may already hold coupons: judge the phase by what it added.
         let before = try? await admin.campaignFigures(options.campaign)
@@ -53,6 +59,7 @@ public struct LoadRunner: Sendable {
         for (index, loop) in loops.enumerated() {
             let settings = LoopDriver.Settings(
                 target: options.target,
+                instances: options.instances,
                 schedule: schedule,
                 rate: options.rate.map { $0 / Double(loops.count) },
                 requestTimeout: options.requestTimeout.nanoseconds,

@@ -8,6 +8,9 @@ import NIOPosix
 final class LoopDriver {
     struct Settings: Sendable {
         var target: LoadTarget
+        /// More instances of the same service: each new connection goes to the next of `target` and
+        /// these, so the virtual users spread evenly over them.
+        var instances: [LoadTarget] = []
         var schedule: StageSchedule
         /// Requests per second for this loop; nil for the closed model.
         var rate: Double?
@@ -40,6 +43,8 @@ final class LoopDriver {
     private var done = false
     /// After a refused connect, wait before the next so a dead target is not hammered.
     private var connectBackoffUntil: Int64 = 0
+    /// Connections opened so far, to pick the instance of the next.
+    private var connectionsOpened = 0
 
     init(loop: any EventLoop, settings: Settings, start: Int64) {
         self.loop = loop
@@ -158,6 +163,10 @@ final class LoopDriver {
     private func connect() {
         guard Self.now() >= connectBackoffUntil else { return }
         connecting += 1
+        let targets = [settings.target] + settings.instances
+        // Loops start at different instances, so a few VUs per loop still cover all of them.
+        let destination = targets[(connectionsOpened + settings.loopIndex) % targets.count]
+        connectionsOpened += 1
         let user = VirtualUser(driver: self)
         let bound = NIOLoopBound(user, eventLoop: loop)
         let driverBound = NIOLoopBound(self, eventLoop: loop)
@@ -170,7 +179,7 @@ final class LoopDriver {
                     try channel.pipeline.syncOperations.addHandler(bound.value)
                 }
             }
-            .connect(host: settings.target.host, port: settings.target.port)
+            .connect(host: destination.host, port: destination.port)
             .whenComplete { result in
                 let driver = driverBound.value
                 driver.connecting -= 1

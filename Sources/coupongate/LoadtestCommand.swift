@@ -1,17 +1,25 @@
 import ArgumentParser
+import CouponCore
 import Foundation
 import LoadGen
+import LocalServers
+import Logging
 import NIOCore
 import NIOPosix
+import Synchronization
+import UnixSignals
 
 struct LoadtestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "loadtest",
         abstract: "Reproduce the seed's load test: run its phases against CouponGate and write the reports.",
         discussion: """
-            With no --url, starts the embedded default itself (a child `coupongate serve` on a free \
-            loopback port) and stops it afterwards. Each phase resets the campaign first and checks \
-            the invariants after; the exit status is 1 if any was violated.
+            With no --url, starts a stack itself on loopback and stops it afterwards: the embedded \
+            default (a child `coupongate serve`), or with --stack postgres, mysql or kafka redis-server, \
+            the database (and tansu), --instances API instances, the relay (and a consumer). Each \
+            phase resets the campaign first and checks the invariants after (on a stack, also that \
+            the database of record holds exactly the 200s once drained); the exit status is 1 if any \
+            was violated, 130 after an interrupt (everything started is stopped).
             """,
         subcommands: [LoadtestRunCommand.self, LoadtestReportCommand.self],
         defaultSubcommand: LoadtestRunCommand.self
@@ -60,7 +68,16 @@ struct LoadtestRunCommand: AsyncParsableCommand {
     @Option(help: "Event-loop threads of the generator.")
     var threads = 1
 
-    @Option(help: "Coupon limit of the embedded default's campaign (without --url).")
+    @Option(help: "Without --url: embedded, postgres, mysql or kafka (the seed's: Redis, Kafka, MariaDB).")
+    var stack: LoadStack.Kind = .embedded
+
+    @Option(help: "API instances of a postgres, mysql or kafka stack.")
+    var instances = 2
+
+    @Flag(help: "Keep the stack's folder (every server's data and log) and print its path.")
+    var keep = false
+
+    @Option(help: "Coupon limit of the stack's campaign (without --url).")
     var limit = 100
 
     @Option(help: "Folder for results.json, report.md, report.html and charts/ (default: coupongate-loadtest-<time>).")
@@ -72,6 +89,8 @@ struct LoadtestRunCommand: AsyncParsableCommand {
         guard requestTimeout > 0, requestTimeout <= 120 else { throw ValidationError("--request-timeout must be above 0 and at most 120 seconds") }
         guard (1...64).contains(threads) else { throw ValidationError("--threads must be from 1 to 64") }
         guard (1...100_000_000).contains(limit) else { throw ValidationError("--limit must be from 1 to 100000000") }
+        guard (1...16).contains(instances) else { throw ValidationError("--instances must be from 1 to 16") }
+        if url != nil, stack != .embedded { throw ValidationError("--stack starts its own servers: give it or --url, not both") }
         _ = try phases()
         _ = try parsedRate()
         if url != nil { _ = try target() }
@@ -128,24 +147,67 @@ struct LoadtestRunCommand: AsyncParsableCommand {
     }
 
     private func run(_ phases: [LoadPhase], group: MultiThreadedEventLoopGroup) async throws {
-        let folder = URL(fileURLWithPath: out ?? "coupongate-loadtest-\(Self.stamp())")
-
-        var server: EmbeddedServerProcess?
-        var options: LoadRunner.Options
-        if url == nil {
-            let started = try await EmbeddedServerProcess.start(limit: limit, group: group)
-            server = started
-            var target = started.target
-            target.path = path
-            options = LoadRunner.Options(target: target, campaign: campaignName, adminToken: started.adminToken)
-            log("embedded default started: \(target.url) (limit \(limit), SQLite in \(started.folder.path))")
-        } else {
-            options = LoadRunner.Options(
+        guard url == nil else {
+            let options = LoadRunner.Options(
                 target: try target(),
                 campaign: campaignName,
                 adminToken: adminToken ?? ProcessInfo.processInfo.environment["COUPONGATE_ADMIN_TOKEN"]
             )
+            return try await run(phases, options: options, stack: nil, group: group)
         }
+        // An interrupt stops whatever has been started so far, then exits.
+        let started = StartedProcesses(folder: LoadStack.newFolder(), keep: keep)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask {
+                for await signal in await UnixSignalsSequence(trapping: .sigint, .sigterm) {
+                    self.log("\(signal): stopping the stack")
+                    await started.stopAll()
+                    Foundation.exit(signal == .sigint ? 130 : 143)
+                }
+            }
+            tasks.addTask {
+                let stack = try await LoadStack.start(
+                    self.stack,
+                    in: started.folder,
+                    instances: self.instances,
+                    limit: self.limit,
+                    keep: self.keep,
+                    started: started.add
+                )
+                do {
+                    let targets = stack.targets.map { target in
+                        var target = target
+                        target.path = self.path
+                        return target
+                    }
+                    var options = LoadRunner.Options(target: targets[0], campaign: self.campaignName, adminToken: stack.adminToken)
+                    options.instances = Array(targets.dropFirst())
+                    self.log(
+                        "\(stack.kind.rawValue) stack started in \(stack.folder.path): " + stack.processes.map(\.name).joined(separator: ", ")
+                            + " (limit \(self.limit))"
+                    )
+                    try await self.run(phases, options: options, stack: stack, group: group)
+                } catch {
+                    if !(error is ExitCode) { self.log("the stack's logs:\n\(stack.logTails)") }
+                    await stack.stop(keep: self.keep)
+                    throw error
+                }
+                await stack.stop(keep: self.keep)
+                if self.keep { self.log("kept the stack's folder: \(stack.folder.path)") }
+            }
+            try await tasks.next()
+            tasks.cancelAll()
+        }
+    }
+
+    private func run(
+        _ phases: [LoadPhase],
+        options baseOptions: LoadRunner.Options,
+        stack: LoadStack?,
+        group: MultiThreadedEventLoopGroup
+    ) async throws {
+        let folder = URL(fileURLWithPath: out ?? "coupongate-loadtest-\(Self.stamp())")
+        var options = baseOptions
         options.reset = !noReset
         options.rate = try parsedRate()
         options.maxRequests = maxRequests
@@ -154,7 +216,6 @@ struct LoadtestRunCommand: AsyncParsableCommand {
         let runner = LoadRunner(options: options, group: group, progress: ProgressLine())
         let startedAt = Report.timestamp(Date())
         let cpuBefore = CPUTime.ofThisProcess
-        let serverCPUBefore = server?.cpuSeconds
         var results = LoadResults(
             generator: "coupongate",
             target: options.target.url,
@@ -162,29 +223,34 @@ struct LoadtestRunCommand: AsyncParsableCommand {
             startedAt: startedAt,
             phases: []
         )
-        do {
-            for (index, phase) in phases.enumerated() {
-                log("\(phase.name): " + phase.stages.map(\.description).joined(separator: ", ") + (options.rate.map { " at \(Int($0))/s" } ?? ""))
-                // Phases use disjoint user ids so a phase run without reset still sees fresh users.
-                results.phases.append(try await runner.run(phase, firstUser: Int64(index) * 1_000_000_000_000 + 1))
+        results.stack = stack?.description
+        let quiet = Logger(label: "loadtest") { _ in SwiftLogNoOpLogHandler() }
+        for (index, phase) in phases.enumerated() {
+            log("\(phase.name): " + phase.stages.map(\.description).joined(separator: ", ") + (options.rate.map { " at \(Int($0))/s" } ?? ""))
+            let before = stack?.cpuSeconds()
+            // Phases use disjoint user ids so a phase run without reset still sees fresh users.
+            var result = try await runner.run(phase, firstUser: Int64(index) * 1_000_000_000_000 + 1)
+            if let stack, let before {
+                result.cpu = zip(stack.description.processes, zip(stack.cpuSeconds(), before)).map { name, pair in
+                    PhaseResult.ProcessSeconds(process: name, seconds: pair.0 - pair.1)
+                }
+                if stack.distributed != nil, let campaign = try? CampaignID(validating: options.campaign) {
+                    let drained = try await stack.drained(campaign, winners: result.invariants.ok200, logger: quiet)
+                    result.recordDatabase(rows: drained.rows, drainSeconds: drained.seconds)
+                    log("\(phase.name): the database holds \(drained.rows) coupons, \(String(format: "%.1f", drained.seconds)) s after the phase")
+                }
             }
-        } catch {
-            if let server { log("server log:\n\(server.logTail)") }
-            await server?.stop()
-            throw error
+            results.phases.append(result)
         }
         let generatorCPU = CPUTime.ofThisProcess - cpuBefore
-        let serverCPU = server?.cpuSeconds.flatMap { after in serverCPUBefore.map { after - $0 } }
-        await server?.stop()
 
         try ReportFiles.write(results, to: folder)
         print(Report.terminal(results), terminator: "")
         let requests = results.phases.reduce(0) { $0 + $1.totals.sent }
-        var cpu =
+        print(
             "CPU: generator \(String(format: "%.1f", generatorCPU)) s"
-            + " (\(String(format: "%.3f", generatorCPU / Double(max(requests, 1)) * 1000)) s per 1,000 requests)"
-        if let serverCPU { cpu += ", embedded server \(String(format: "%.1f", serverCPU)) s" }
-        print(cpu)
+                + " (\(String(format: "%.3f", generatorCPU / Double(max(requests, 1)) * 1000)) s per 1,000 requests)"
+        )
         print("reports: \(folder.path)/report.html, report.md, results.json")
         if results.phases.contains(where: { !$0.invariants.violations.isEmpty }) {
             throw ExitCode(1)
@@ -233,5 +299,26 @@ struct LoadtestReportCommand: AsyncParsableCommand {
         print(Report.terminal(loaded), terminator: "")
         print("reports: \(folder.path)/report.html, report.md")
         if loaded.phases.contains(where: { !$0.invariants.violations.isEmpty }) { throw ExitCode(1) }
+    }
+}
+
+/// What a stack run has started so far, for an interrupt to stop.
+final class StartedProcesses: Sendable {
+    let folder: URL
+    let keep: Bool
+    private let processes = Mutex<[LocalProcess]>([])
+
+    init(folder: URL, keep: Bool) {
+        self.folder = folder
+        self.keep = keep
+    }
+
+    @Sendable func add(_ process: LocalProcess) {
+        self.processes.withLock { $0.append(process) }
+    }
+
+    /// CouponGate's processes first (they were started last), then the servers; the folder too unless kept.
+    func stopAll() async {
+        await LoadStack.stop(self.processes.withLock { $0.reversed() }, folder: self.folder, keep: self.keep)
     }
 }
