@@ -52,6 +52,12 @@ public enum Report {
             lines += aligned([stageHeadings] + table)
             if let recovery = recoveryLine(phase) { lines.append(recovery) }
         }
+        if let cpu = cpuRows(results) {
+            lines.append("")
+            lines.append(stackLine(results) ?? "")
+            lines.append(cpuNote + ":")
+            lines += aligned(cpu)
+        }
         lines += invariantLines(results)
         return lines.joined(separator: "\n") + "\n"
     }
@@ -107,7 +113,10 @@ public enum Report {
     static func invariantLines(_ results: LoadResults) -> [String] {
         results.phases.map { phase in
             let check = phase.invariants
-            let issued = check.issued.map { ", issued \($0)" } ?? ""
+            var issued = check.issued.map { ", issued \($0)" } ?? ""
+            if let rows = check.databaseRows {
+                issued += ", database rows \(rows)" + (check.drainSeconds.map { " (drained \(number($0)) s after the phase)" } ?? "")
+            }
             let limit = check.limit.map { "limit \($0), " } ?? ""
             let verdict = check.violations.isEmpty ? "invariants hold" : "VIOLATED: " + check.violations.joined(separator: "; ")
             return "\(phase.name): \(limit)200s \(check.ok200), distinct winners \(check.distinctWinners)\(issued), "
@@ -115,16 +124,49 @@ public enum Report {
         }
     }
 
+    /// Where the CPU went, for a stack run: a row per phase, a column per process, CPU seconds and the
+    /// share of the phase's total; nil when no phase recorded it.
+    static func cpuRows(_ results: LoadResults) -> [[String]]? {
+        guard let processes = results.stack?.processes, results.phases.contains(where: { $0.cpu != nil }) else { return nil }
+        var rows = [["phase"] + processes + ["total"]]
+        for phase in results.phases {
+            guard let cpu = phase.cpu else { continue }
+            let total = cpu.reduce(0) { $0 + $1.seconds }
+            rows.append(
+                [phase.name]
+                    + processes.map { name in
+                        guard let seconds = cpu.first(where: { $0.process == name })?.seconds else { return "-" }
+                        return "\(number(seconds)) (\(total > 0 ? Int((seconds / total * 100).rounded()) : 0)%)"
+                    } + [number(total)]
+            )
+        }
+        return rows
+    }
+
+    static let cpuNote = "CPU seconds (user + system, from /proc) per process during each phase, and its share of the phase's total"
+
+    /// The stack's line, for a stack run.
+    static func stackLine(_ results: LoadResults) -> String? {
+        results.stack.map { "Stack: \($0.name) — " + $0.processes.joined(separator: ", ") }
+    }
+
     /// `report.md`: the same tables, the invariants, and the charts when `charts` names
     /// the folder (relative to the report) holding them.
     public static func markdown(_ results: LoadResults, charts: String?) -> String {
         var text = "# CouponGate load test report\n\n"
         text += "Generator: \(results.generator) · target \(results.target)\(results.path) · started \(results.startedAt)\n\n"
+        if let stack = stackLine(results) { text += stack + "\n\n" }
         text += "| " + headings.joined(separator: " | ") + " |\n"
         text += "|" + headings.indices.map { $0 < 2 ? "---|" : "---:|" }.joined() + "\n"
         for row in rows(results) { text += "| " + row.joined(separator: " | ") + " |\n" }
         text += "\nLatencies in ms. Seed: Spring Boot + Redis + Kafka + MySQL on a MacBook Pro, k6 in Docker.\n\n"
         text += "## Invariants\n\n" + invariantLines(results).map { "- " + $0 }.joined(separator: "\n") + "\n"
+        if let cpu = cpuRows(results) {
+            text += "\n## Where the CPU went\n\n" + cpuNote + ".\n\n"
+            text += "| " + cpu[0].joined(separator: " | ") + " |\n|---|" + String(repeating: "---:|", count: cpu[0].count - 1) + "\n"
+            for row in cpu.dropFirst() { text += "| " + row.joined(separator: " | ") + " |\n" }
+            if charts != nil { text += "\n![CPU per process](\(charts ?? "charts")/cpu.svg)\n" }
+        }
         for phase in results.phases {
             text += "\n## \(phase.name)\n\n"
             text += phase.stages.map { "\($0.vus) VU × \(number($0.seconds)) s" }.joined(separator: " → ") + "\n\n"
@@ -147,7 +189,7 @@ public enum Report {
     public static func chartFiles(_ results: LoadResults) -> [(name: String, svg: String)] {
         results.phases.flatMap { phase in
             Chart.allCases.map { chart in ("\(phase.name)-\(chart.rawValue).svg", chart.svg(phase, standalone: true)) }
-        }
+        } + (CPUChart.svg(results, standalone: true).map { [("cpu.svg", $0)] } ?? [])
     }
 
     /// `report.html`: one file, no scripts or external resources, the charts inline.
@@ -155,6 +197,7 @@ public enum Report {
         var body = "<h1>CouponGate load test report</h1>\n"
         body +=
             "<p>Generator: \(escape(results.generator)) · target \(escape(results.target + results.path)) · started \(escape(results.startedAt))</p>\n"
+        if let stack = stackLine(results) { body += "<p>\(escape(stack))</p>\n" }
         body += "<table>\n<tr>" + headings.map { "<th>\(escape($0))</th>" }.joined() + "</tr>\n"
         for row in rows(results) {
             let seed = row[1] == "seed"
@@ -166,6 +209,12 @@ public enum Report {
             + zip(results.phases, invariantLines(results)).map { phase, line in
                 "<li class=\"\(phase.invariants.violations.isEmpty ? "ok" : "bad")\">\(escape(line))</li>"
             }.joined() + "</ul>\n"
+        if let cpu = cpuRows(results) {
+            body += "<h2>Where the CPU went</h2>\n<p class=\"note\">\(escape(cpuNote)).</p>\n<table class=\"stages\">\n"
+            body += "<tr>" + cpu[0].map { "<th>\(escape($0))</th>" }.joined() + "</tr>\n"
+            body += cpu.dropFirst().map { "<tr>" + $0.map { "<td>\(escape($0))</td>" }.joined() + "</tr>\n" }.joined() + "</table>\n"
+            if let chart = CPUChart.svg(results, standalone: false) { body += "<div class=\"charts\">\(chart)</div>\n" }
+        }
         for phase in results.phases {
             body += "<section class=\"phase\" id=\"\(escape(phase.name))\">\n<h2>\(escape(phase.name))</h2>\n"
             body += "<p>" + phase.stages.map { "\($0.vus) VU × \(number($0.seconds)) s" }.joined(separator: " → ") + "</p>\n"

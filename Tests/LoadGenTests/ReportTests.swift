@@ -117,6 +117,42 @@ import Testing
         #expect(short.rechecked().phases[0].invariants.violations == ["clients were told 'sold out' but only 90 of 100 got 200"])
     }
 
+    /// A stack run: the stack named, the database's rows judged, the CPU split per process in every format.
+    @Test func aStackRunShowsTheDatabaseAndWhereTheCPUWent() throws {
+        var results = Self.results()
+        results.stack = .init(name: "kafka", processes: ["generator", "serve 1", "relay"])
+        results.phases[0].cpu = [
+            .init(process: "generator", seconds: 1), .init(process: "serve 1", seconds: 2.5), .init(process: "relay", seconds: 0.5),
+        ]
+        results.phases[0].recordDatabase(rows: 100, drainSeconds: 1.3)
+        results.phases[1].recordDatabase(rows: 98, drainSeconds: 120)
+        #expect(results.phases[0].invariants.violations.isEmpty)
+        #expect(results.phases[1].invariants.violations == ["the database of record holds 98 coupons but clients got 100 200s"])
+        #expect(results.rechecked().phases[1].invariants.violations == results.phases[1].invariants.violations, "rechecking keeps the rows")
+
+        let terminal = Report.terminal(results)
+        #expect(terminal.contains("Stack: kafka — generator, serve 1, relay"))
+        let cpuLine = try #require(terminal.split(separator: "\n").first { $0.hasPrefix("baseline") && $0.contains("%") })
+        #expect(cpuLine.contains("1 (25%)") && cpuLine.contains("2.5 (63%)") && cpuLine.contains("0.5 (13%)") && cpuLine.hasSuffix(" 4"))
+        #expect(terminal.contains("database rows 100 (drained 1.3 s after the phase)"))
+
+        let markdown = Report.markdown(results, charts: "charts")
+        #expect(markdown.contains("## Where the CPU went") && markdown.contains("| baseline | 1 (25%) | 2.5 (63%) | 0.5 (13%) | 4 |"))
+        #expect(markdown.contains("![CPU per process](charts/cpu.svg)"))
+        #expect(Report.chartFiles(results).contains { $0.name == "cpu.svg" })
+        let chart = try #require(CPUChart.svg(results, standalone: true))
+        #expect(chart.components(separatedBy: "class=\"share\"").count - 1 == 3, "one bar segment per process of the one phase with CPU")
+        #expect(Report.html(results).contains("Where the CPU went"))
+
+        // Without a stack (--url, k6) none of it appears.
+        #expect(Report.cpuRows(Self.results()) == nil && CPUChart.svg(Self.results(), standalone: false) == nil)
+        let folder = FileManager.default.temporaryDirectory.appending(path: "lg-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try ReportFiles.write(results, to: folder)
+        let read = try ReportFiles.read(folder.appending(path: "results.json"))
+        #expect(read.stack == results.stack && read.phases[0].cpu == results.phases[0].cpu && read.phases[1].invariants.databaseRows == 98)
+    }
+
     /// A spike: 10 VUs at 1 ms, 1000 VUs at 80 ms, 10 VUs again; the second after the drop
     /// still drains the spike's requests, the one after is back to normal.
     @Test func stageTableAndSpikeRecovery() throws {
