@@ -84,6 +84,25 @@ def serving(binary, data_dir, *flags, timeout=30):
         server.kill(signal.SIGTERM)
 
 
+def descendants(pid):
+    """The pids of a process's children, their children and so on, from /proc."""
+    found, queue = [], children(pid)
+    while queue:
+        child = queue.pop()
+        found.append(child)
+        queue += children(child)
+    return found
+
+
+def alive(pid):
+    """Whether `pid` runs (a zombie does not count)."""
+    try:
+        stat = pathlib.Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
 def children(pid):
     """The pids of a process's direct children, from /proc."""
     found = []

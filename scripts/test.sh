@@ -136,6 +136,10 @@ python3 -m checks.api_fuzz "$bin" --seed 1
 step "end-to-end: coupongate loadtest and the k6 runner (four phases scaled down, reports, Chromium)"
 python3 -m checks.loadtest_smoke "$bin"
 
+step "loadtest --stack postgres, mysql and kafka (phases scaled down): rows == 200s, CPU per process, nothing left after SIGINT"
+scripts/setup.sh --stacks
+python3 -m checks.loadtest_stacks "$bin"
+
 step "monitoring: dashboard in Chromium, Prometheus scrape and Grafana queries, k6 into InfluxDB"
 # Installs Debian's prometheus and influxdb with apt-get when missing.
 python3 -m checks.monitoring_check "$bin"
