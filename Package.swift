@@ -202,6 +202,7 @@ let package = Package(
             name: "CouponTestSupport",
             dependencies: [
                 "CouponCore",
+                "LocalServers",
                 "CouponStore",
                 "CouponMySQL",
                 "RESP",
@@ -217,6 +218,7 @@ let package = Package(
         .testTarget(
             name: "RESPTests",
             dependencies: [
+                "LocalServers",
                 "RESP",
                 "CouponTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),

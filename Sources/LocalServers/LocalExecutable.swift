@@ -1,10 +1,15 @@
 import Foundation
 
 /// Finds the programs a throwaway server needs; installs nothing.
-enum LocalExecutable {
+public enum LocalExecutable {
     /// The first of `names` in `$variable` (when set), `directories`, then `PATH` and the sbin folders.
     /// - Throws: one line naming the program and the package that provides it.
-    static func find(_ names: [String], variable: String? = nil, directories: [String] = [], package: String) throws(LocalServerError) -> String {
+    public static func find(
+        _ names: [String],
+        variable: String? = nil,
+        directories: [String] = [],
+        package: String
+    ) throws(LocalServerError) -> String {
         let environment = ProcessInfo.processInfo.environment
         if let variable, let path = environment[variable], !path.isEmpty {
             guard FileManager.default.isExecutableFile(atPath: path) else {

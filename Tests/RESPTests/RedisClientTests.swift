@@ -1,4 +1,5 @@
 import CouponTestSupport
+import LocalServers
 import Logging
 import Testing
 
@@ -44,7 +45,7 @@ import Testing
 
     @Test func withRedisUnreachableCallsFailFastNamingTheCause() async throws {
         // Nothing listens on this port: every connect is refused.
-        let port = try await RedisServerProcess.freePort()
+        let port = try LoopbackPort.free()
         var configuration = RedisConfiguration(endpoint: .tcp(host: "127.0.0.1", port: port))
         configuration.reconnectDelay = (initial: .milliseconds(10), maximum: .milliseconds(20))
         let client = RedisClient(configuration: configuration, logger: .init(label: "RESPTests"))

@@ -1,4 +1,5 @@
 import CouponTestSupport
+import LocalServers
 import Logging
 import NIOCore
 import Synchronization
@@ -166,7 +167,7 @@ private func bulk(_ text: String) -> RESPValue {
         cluster.assign(0...16383, to: 0)
         b.answer { command, _ in .value(bulk("b has \(command[1])")) }
         // The map names a master nobody listens on for key "k"; it fails over to b, which the next map tells.
-        let deadPort = try await RedisServerProcess.freePort()
+        let deadPort = try LoopbackPort.free()
         let slot = HashSlot(key: "k")
         cluster.assign(slot.rawValue...slot.rawValue, toPort: deadPort)
         let client = clusterClient(cluster, commandTimeout: .seconds(1))
@@ -269,7 +270,7 @@ private func bulk(_ text: String) -> RESPValue {
     }
 
     @Test func withNoNodeReachableCallsFailNamingTheCause() async throws {
-        let port = try await RedisServerProcess.freePort()
+        let port = try LoopbackPort.free()
         var node = RedisConfiguration(endpoint: .tcp(host: "127.0.0.1", port: port))
         node.commandTimeout = .seconds(2)
         let client = RedisClusterClient(configuration: RedisClusterConfiguration(seeds: [node.endpoint], node: node), logger: logger)

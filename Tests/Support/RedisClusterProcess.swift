@@ -1,4 +1,5 @@
 import Foundation
+import LocalServers
 import Logging
 import NIOCore
 import NIOPosix
@@ -36,7 +37,7 @@ public final class RedisClusterProcess: Sendable {
     ///   - masters: at least 3, as `redis-cli --cluster create` requires.
     ///   - replicasPerMaster: replicas of each master (a killed master's replica is promoted within a few seconds).
     public static func start(masters: Int = 3, replicasPerMaster: Int = 0) async throws -> RedisClusterProcess {
-        let cli = try findExecutable(named: "redis-cli", variable: "REDIS_CLI")
+        let cli = try LocalExecutable.find(["redis-cli"], variable: "REDIS_CLI", package: "redis-tools")
         var nodes: [RedisServerProcess] = []
         do {
             for _ in 0..<masters * (1 + replicasPerMaster) {

@@ -1,4 +1,5 @@
 import Foundation
+import LocalServers
 import Logging
 import NIOCore
 import NIOPosix
@@ -59,7 +60,7 @@ public final class RedisServerProcess: Sendable {
     ///     `kill()` then `restart()` comes back with every acknowledged write (docs/DISTRIBUTED.md, "What a 200 means").
     ///   - clusterEnabled: run as a Redis Cluster node (no slots yet; `RedisClusterProcess` joins nodes into a cluster).
     public static func start(password: String? = nil, appendOnly: Bool = false, clusterEnabled: Bool = false) async throws -> RedisServerProcess {
-        let executable = try findExecutable(named: "redis-server", variable: "REDIS_SERVER")
+        let executable = try LocalRedis.executable()
         // Another process may grab the free port between our probe and redis-server's bind: try again then.
         var lastError: (any Error)?
         for _ in 0..<3 {
@@ -67,12 +68,12 @@ public final class RedisServerProcess: Sendable {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let server = RedisServerProcess(
                 executable: executable,
-                port: try await Self.freePort(),
+                port: try LoopbackPort.free(),
                 directory: directory,
                 password: password,
                 appendOnly: appendOnly,
                 // Not port + 10000 (Redis's default), which may lie past 65535 for an ephemeral port.
-                clusterBusPort: clusterEnabled ? try await Self.freePort() : nil
+                clusterBusPort: clusterEnabled ? try LoopbackPort.free() : nil
             )
             do {
                 try await server.launch()
@@ -127,32 +128,14 @@ public final class RedisServerProcess: Sendable {
     // MARK: Launching
 
     private func launch() async throws {
-        var arguments = [
-            "--port", String(self.port),
-            "--bind", "127.0.0.1",
-            "--unixsocket", self.unixSocketPath,
-            "--unixsocketperm", "700",
-            "--dir", self.directory.path,
-            "--logfile", self.directory.appendingPathComponent("redis.log").path,
-            "--save", "",
-            "--appendonly", self.appendOnly ? "yes" : "no",
-            "--appendfsync", "always",
-            "--daemonize", "no",
-            // DEBUG SLEEP makes a server stall on demand, from loopback clients only.
-            "--enable-debug-command", "local",
-        ]
-        if let password = self.password {
-            arguments += ["--requirepass", password]
-        }
-        if let clusterBusPort = self.clusterBusPort {
-            arguments += [
-                "--cluster-enabled", "yes",
-                "--cluster-port", String(clusterBusPort),
-                "--cluster-config-file", self.directory.appendingPathComponent("nodes.conf").path,
-                // A failed master is noticed (and a replica promoted) within 2 s rather than 15.
-                "--cluster-node-timeout", "2000",
-            ]
-        }
+        var options = LocalRedis.Options()
+        options.appendOnly = self.appendOnly
+        options.password = self.password
+        options.unixSocket = self.unixSocketPath
+        options.clusterBusPort = self.clusterBusPort
+        // DEBUG SLEEP makes a server stall on demand, from loopback clients only.
+        options.debugCommand = true
+        let arguments = LocalRedis.arguments(port: self.port, directory: self.directory, options: options)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: self.executable)
         process.arguments = arguments
@@ -196,45 +179,6 @@ public final class RedisServerProcess: Sendable {
         let log = (try? String(contentsOf: self.directory.appendingPathComponent("redis.log"), encoding: .utf8)) ?? "(no log)"
         return log.split(separator: "\n").suffix(20).joined(separator: "\n")
     }
-
-    /// A port that is free now: the OS picks it for a listener that is closed at once.
-    public static func freePort() async throws -> Int {
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: "127.0.0.1", port: 0)
-            .get()
-        defer { channel.close(promise: nil) }
-        guard let port = channel.localAddress?.port else {
-            throw RedisServerError("the OS did not report the port it picked")
-        }
-        return port
-    }
-
-}
-
-/// The path of a Redis binary (`redis-server`, `redis-cli`): `$variable` if set, else found on `PATH`.
-func findExecutable(named name: String, variable: String) throws -> String {
-    let environment = ProcessInfo.processInfo.environment
-    if let path = environment[variable], !path.isEmpty {
-        guard FileManager.default.isExecutableFile(atPath: path) else {
-            throw RedisServerError("\(variable)=\(path) is not an executable file")
-        }
-        return path
-    }
-    let directories = (environment["PATH"] ?? "").split(separator: ":").map(String.init) + ["/usr/bin", "/usr/local/bin", "/usr/sbin"]
-    for directory in directories {
-        let path = URL(fileURLWithPath: directory).appendingPathComponent(name).path
-        if FileManager.default.isExecutableFile(atPath: path) {
-            return path
-        }
-    }
-    throw RedisServerError(
-        """
-        \(name) is not installed, and the Redis integration tests need it. \
-        Install it with `apt-get install -y redis-server` (then `service redis-server stop`: the tests start their own), \
-        or run scripts/test.sh, which installs it. Or set \(variable) to its path.
-        """
-    )
 }
 
 /// `kill(2)`, out of the reach of `RedisServerProcess.kill()`'s name.
