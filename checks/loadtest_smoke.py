@@ -120,8 +120,12 @@ def check_in_chromium(check, folder, phases):
         return
     page = "file://" + os.path.abspath(os.path.join(folder, "report.html"))
     dom = subprocess.run([*chromium, "--dump-dom", page], capture_output=True, text=True, timeout=120).stdout
-    charts = dom.count('<svg class="chart"')
-    check(charts == 4 * phases, f"Chromium's DOM has {charts} charts, expected {4 * phases}")
+    # Four time-series charts per phase, and one chart of where the CPU went.
+    charts = dom.count('<svg class="chart" data-chart="') - dom.count('data-chart="cpu"')
+    check(charts == 4 * phases, f"Chromium's DOM has {charts} phase charts, expected {4 * phases}")
+    cpu = dom.count('data-chart="cpu"')
+    check(cpu == 1, f"Chromium's DOM has {cpu} CPU charts, expected 1")
+    check(dom.count('<rect class="share"') >= phases, "the CPU chart has no bar per phase")
     check(dom.count("<polyline") >= 4 * phases, f"Chromium's DOM has {dom.count('<polyline')} lines")
     shot = os.path.join(folder, "report.png")
     subprocess.run([*chromium, "--window-size=1280,2400", f"--screenshot={shot}", page],

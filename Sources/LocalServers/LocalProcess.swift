@@ -1,24 +1,34 @@
 import Foundation
+import Synchronization
 
 /// One process of a throwaway server (or of CouponGate), our child, its output appended to `logFile`.
 /// `stop()` ends it with SIGTERM, then SIGKILL after a grace period, and reaps it.
+///
+/// Spawned with posix_spawn rather than Foundation's `Process`, to give the child a clean signal state:
+/// the spawning thread may block signals (event-loop and pool threads do) and this process may ignore
+/// SIGINT and SIGTERM (it traps them), and a child inherits both — a redis-server spawned so never
+/// sees the SIGTERM meant to stop it. The child also gets a process group of its own, so a Ctrl-C at
+/// the terminal reaches only us, and we stop the children in order.
 public final class LocalProcess: Sendable {
     /// What the process is, e.g. "redis-server" or "serve 1", for reports.
     public let name: String
     public let logFile: URL
     /// What `stop()` sends first: the server's fast, clean shutdown.
     public let stopSignal: Int32
-    private let process: Process
+    public let pid: Int32
+    /// The wait status once reaped.
+    private let exitStatus = Mutex<Int32?>(nil)
 
-    private init(name: String, logFile: URL, stopSignal: Int32, process: Process) {
+    private init(name: String, logFile: URL, stopSignal: Int32, pid: Int32) {
         self.name = name
         self.logFile = logFile
         self.stopSignal = stopSignal
-        self.process = process
+        self.pid = pid
     }
 
-    /// Starts `executable` with `arguments` (as `user`, by runuser, when given and this process is root),
-    /// stdin from /dev/null, stdout and stderr appended to `logFile`.
+    /// Starts `executable` with `arguments` (as `user`, by setpriv, when given and this process is root)
+    /// in `/`, stdin from /dev/null, stdout and stderr appended to `logFile`, with `environment` (default:
+    /// this process's).
     public static func start(
         name: String,
         executable: String,
@@ -27,39 +37,82 @@ public final class LocalProcess: Sendable {
         user: String? = nil,
         environment: [String: String]? = nil,
         stopSignal: Int32 = SIGTERM
-    ) throws -> LocalProcess {
-        if !FileManager.default.fileExists(atPath: logFile.path) {
-            _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
+    ) throws(LocalServerError) -> LocalProcess {
+        let (program, programArguments) = Self.command(executable, arguments, user: user)
+        // posix_spawn cannot change the directory: a shell does, then becomes the program.
+        let argv = ["/bin/sh", "-c", "cd / && exec \"$0\" \"$@\"", program] + programArguments
+        let env = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, logFile.path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        var everySignal = sigset_t()
+        sigfillset(&everySignal)
+        posix_spawnattr_setsigdefault(&attributes, &everySignal)
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
+
+        var pid: pid_t = 0
+        let result = Self.withCStrings(argv) { cArguments in
+            Self.withCStrings(env) { cEnvironment in
+                posix_spawn(&pid, "/bin/sh", &actions, &attributes, cArguments, cEnvironment)
+            }
         }
-        let log = try FileHandle(forWritingTo: logFile)
-        log.seekToEndOfFile()
-        let process = Process()
-        let (program, fullArguments) = Self.command(executable, arguments, user: user)
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = fullArguments
-        process.currentDirectoryURL = URL(fileURLWithPath: "/")
-        if let environment { process.environment = environment }
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
-        try log.close()
-        return LocalProcess(name: name, logFile: logFile, stopSignal: stopSignal, process: process)
+        guard result == 0 else {
+            throw LocalServerError("could not start \(name) (\(program)): \(String(cString: strerror(result)))")
+        }
+        return LocalProcess(name: name, logFile: logFile, stopSignal: stopSignal, pid: pid)
     }
 
-    /// `executable arguments`, or `runuser -u user -- executable arguments` when root must hand the
-    /// server to another user (PostgreSQL refuses to run as root).
+    /// `body` with `strings` as a NULL-terminated array of C strings.
+    private static func withCStrings<T>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> T) -> T {
+        let pointers = strings.map { strdup($0) } + [nil]
+        defer { for pointer in pointers { free(pointer) } }
+        return body(pointers)
+    }
+
+    /// `executable arguments`, or `setpriv … -- executable arguments` when root must hand the server to
+    /// another user (PostgreSQL refuses to run as root). setpriv execs the program in its place, unlike
+    /// runuser, which stays as the parent and turns every signal into a SIGTERM (PostgreSQL's slow,
+    /// client-waiting shutdown): our pid is the server's, and its stop signal reaches it unchanged.
     static func command(_ executable: String, _ arguments: [String], user: String?) -> (String, [String]) {
         guard let user, getuid() == 0 else { return (executable, arguments) }
-        let runuser = (try? LocalExecutable.find(["runuser"], package: "util-linux")) ?? "/usr/sbin/runuser"
-        return (runuser, ["-u", user, "--", executable] + arguments)
+        let setpriv = (try? LocalExecutable.find(["setpriv"], package: "util-linux")) ?? "/usr/bin/setpriv"
+        return (setpriv, ["--reuid=\(user)", "--regid=\(user)", "--init-groups", "--", executable] + arguments)
     }
 
-    public var pid: Int32 { self.process.processIdentifier }
-    public var isRunning: Bool { self.process.isRunning }
+    /// Whether the process has not exited yet (it is reaped here once it has).
+    public var isRunning: Bool {
+        self.exitStatus.withLock { status in
+            guard status == nil else { return false }
+            var waitStatus: Int32 = 0
+            let reaped = waitpid(self.pid, &waitStatus, WNOHANG)
+            if reaped == self.pid || (reaped == -1 && errno == ECHILD) {
+                status = waitStatus
+                return false
+            }
+            return true
+        }
+    }
 
-    /// CPU seconds (user + system) of this process and every descendant alive now (PostgreSQL's backends,
-    /// a runuser's server), from /proc.
+    /// The exit code, or 128 + the signal that ended it; nil while running.
+    public var terminationStatus: Int32? {
+        guard !self.isRunning, let status = self.exitStatus.withLock({ $0 }) else { return nil }
+        let signal = status & 0x7f
+        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+    }
+
+    /// CPU seconds (user + system) of this process and every descendant alive now (PostgreSQL's backends), from /proc.
     public var cpuSeconds: Double { ProcessCPU.ofTree(rootedAt: self.pid) }
 
     /// The last `lines` lines of the log, for an error message.
@@ -70,22 +123,21 @@ public final class LocalProcess: Sendable {
 
     /// Sends `signal` to the process (a no-op once it has exited).
     public func signal(_ signal: Int32) {
-        if self.process.isRunning { kill(self.pid, signal) }
+        if self.isRunning { kill(self.pid, signal) }
     }
 
     /// `signal` (default ``stopSignal``), then SIGKILL after `grace`; returns once the process has exited.
     public func stop(signal: Int32? = nil, grace: Duration = .seconds(30)) async {
-        guard self.process.isRunning else { return }
-        // The server itself, not only runuser: runuser forwards SIGTERM, but a SIGKILL would orphan it.
-        let tree = ProcessCPU.descendants(of: self.pid)
+        guard self.isRunning else { return }
         kill(self.pid, signal ?? self.stopSignal)
         let deadline = ContinuousClock.now + grace
-        while self.process.isRunning, ContinuousClock.now < deadline {
+        while self.isRunning, ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
         }
-        if self.process.isRunning {
-            for pid in [self.pid] + tree { kill(pid, SIGKILL) }
-            while self.process.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
+        if self.isRunning {
+            // The whole process group (the child leads its own): a server's workers die with it.
+            kill(-self.pid, SIGKILL)
+            while self.isRunning { try? await Task.sleep(for: .milliseconds(10)) }
         }
     }
 
@@ -94,8 +146,10 @@ public final class LocalProcess: Sendable {
         let deadline = ContinuousClock.now + timeout
         while true {
             if await ready() { return }
-            guard self.process.isRunning else {
-                throw LocalServerError("\(self.name) exited (status \(self.process.terminationStatus)) before \(what):\n\(self.logTail())")
+            guard self.isRunning else {
+                throw LocalServerError(
+                    "\(self.name) exited (status \(self.terminationStatus.map(String.init) ?? "?")) before \(what):\n\(self.logTail())"
+                )
             }
             guard ContinuousClock.now < deadline else {
                 throw LocalServerError("\(self.name) did not get \(what) within \(timeout):\n\(self.logTail())")
@@ -120,7 +174,7 @@ public enum ProcessCPU {
     }
 
     /// Every live descendant of `pid`, from the parent ids in /proc.
-    static func descendants(of pid: Int32) -> [Int32] {
+    public static func descendants(of pid: Int32) -> [Int32] {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
         var children: [Int32: [Int32]] = [:]
         for entry in entries {
