@@ -182,6 +182,8 @@ let package = Package(
                 "CouponRedis",
                 "CouponServer",
                 "LoadGen",
+                "CouponKafka",
+                "Kafka",
                 "LocalServers",
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),

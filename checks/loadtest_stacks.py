@@ -75,8 +75,9 @@ def check_nothing_left(check, process, what):
     check(process.seen and not left, f"{what}: none of the {len(process.seen)} processes it started is left (alive: {left})")
 
 
-def run_stack(check, binary, stack, scale):
-    out = tempfile.mkdtemp(prefix=f"cg-loadtest-{stack}-")
+def run_stack(check, binary, stack, scale, runs):
+    """One stack's run; its reports stay in RUNS/STACK for the comparison."""
+    out = os.path.join(runs, stack)
     process = None
     try:
         process = start(binary, "--stack", stack, "--duration-scale", str(scale), "--out", out)
@@ -96,6 +97,12 @@ def run_stack(check, binary, stack, scale):
             check(not invariants["violations"], f"{name}: invariants hold: {invariants['violations']}")
             check(invariants.get("databaseRows") == invariants["ok200"] == invariants["limit"],
                   f"{name}: the database holds exactly the {invariants['ok200']} 200s ({invariants.get('databaseRows')} rows)")
+            if stack == "kafka":
+                check(invariants.get("topicEvents") == invariants.get("topicDistinctWinners") == invariants["ok200"],
+                      f"{name}: the topic holds one event per winner ({invariants.get('topicEvents')} events, "
+                      f"{invariants.get('topicDistinctWinners')} users, {invariants['ok200']} 200s)")
+            else:
+                check("topicEvents" not in invariants, f"{name}: no topic without Kafka")
             cpu = {entry["process"]: entry["seconds"] for entry in phase.get("cpu") or []}
             check(list(cpu) == STACK_PROCESSES[stack] and all(seconds >= 0 for seconds in cpu.values())
                   and cpu["serve 1"] > 0 and cpu["generator"] > 0, f"{name}: CPU for every process: {cpu}")
@@ -108,7 +115,21 @@ def run_stack(check, binary, stack, scale):
     finally:
         if process:
             discard(process)
-        shutil.rmtree(out, ignore_errors=True)
+
+
+def compared(check, binary, runs, stacks):
+    """`loadtest report` with every stack's results: the comparison beside them, the seed's row first."""
+    files = [os.path.join(runs, stack, "results.json") for stack in stacks]
+    result = subprocess.run([binary, "loadtest", "report", *files], capture_output=True, text=True, timeout=120)
+    check(result.returncode == 0, f"loadtest report of {len(files)} runs exits 0 (got {result.returncode}): {result.stderr[-1000:]}")
+    path = os.path.join(runs, "comparison.md")
+    text = open(path).read() if os.path.exists(path) else ""
+    baseline = text[text.find("| baseline | seed |"):].split("\n")[:1 + len(stacks)]
+    check([row.split("|")[2].strip() for row in baseline] == ["seed", *stacks],
+          f"comparison.md: the baseline's seed row, then one row per stack: {baseline}")
+    check("## Where the CPU went" in text and os.path.exists(os.path.join(runs, "charts", "comparison-cpu.svg")),
+          "comparison.md: the CPU per role, with its chart")
+    check(all(os.path.exists(os.path.join(runs, stack, "report.md")) for stack in stacks), "each run keeps its own report")
 
 
 def interrupted(check, binary):
@@ -170,8 +191,14 @@ def main():
     binary = os.path.abspath(options.binary)
     check = Checks("loadtest stacks")
     missing_program(check, binary)
-    for stack in options.stacks.split(","):
-        run_stack(check, binary, stack, options.duration_scale)
+    stacks = options.stacks.split(",")
+    runs = tempfile.mkdtemp(prefix="cg-loadtest-stacks-")
+    try:
+        for stack in stacks:
+            run_stack(check, binary, stack, options.duration_scale, runs)
+        compared(check, binary, runs, stacks)
+    finally:
+        shutil.rmtree(runs, ignore_errors=True)
     interrupted(check, binary)
     kept(check, binary)
     check.finish()

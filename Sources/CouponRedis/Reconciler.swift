@@ -18,6 +18,8 @@ public struct Reconciler: Sendable {
 
     public struct Report: Sendable, CustomStringConvertible {
         public var campaign: CampaignID
+        /// The campaign's reset count in Redis: the epoch its current winners were issued in.
+        public var epoch: Int64
         /// Redis's counter (sequence numbers handed out).
         public var issued: Int64
         public var redisWinners: Int
@@ -40,7 +42,7 @@ public struct Reconciler: Sendable {
 
         public var description: String {
             var lines = [
-                "campaign \(self.campaign): issued \(self.issued), Redis winners \(self.redisWinners), database rows \(self.databaseRows), "
+                "campaign \(self.campaign) (epoch \(self.epoch)): issued \(self.issued), Redis winners \(self.redisWinners), database rows \(self.databaseRows), "
                     + "outbox entries \(self.outboxEntries)"
             ]
             lines.append("  in flight (outbox, not yet in the database): \(self.inFlight.count)")
@@ -62,6 +64,7 @@ public struct Reconciler: Sendable {
         }
         let winners = try await self.redis.winners(keys)
         let issued = try await self.redis.send(RedisCommand("GET", [.string(keys.issued)])).int ?? 0
+        let epoch = try await self.redis.send(RedisCommand("HGET", [.string(keys.meta), "epoch"])).int ?? 0
         let outbox = OutboxEntry.entries(in: try await self.redis.send(RedisCommand("XRANGE", [.string(keys.outbox), "-", "+"])))
         let queuedUsers = Set(outbox.flatMap { (try? $0.coupons(expecting: campaign).coupons.map(\.userID)) ?? [] })
         let rows = try await self.store.coupons(of: campaign)
@@ -69,6 +72,7 @@ public struct Reconciler: Sendable {
 
         var report = Report(
             campaign: campaign,
+            epoch: epoch,
             issued: issued,
             redisWinners: winners.count,
             databaseRows: rows.count,
@@ -90,7 +94,6 @@ public struct Reconciler: Sendable {
         }
         report.unexpected = rows.filter { winners[$0.userID] == nil }
         if repair, !report.missing.isEmpty {
-            let epoch = try await self.redis.send(RedisCommand("HGET", [.string(keys.meta), "epoch"])).int ?? 0
             try await self.store.write(report.missing.map { .relayCoupon($0, epoch: epoch) })
             report.repaired = report.missing.count
             report.missing = []

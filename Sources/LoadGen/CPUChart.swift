@@ -3,7 +3,7 @@
 enum CPUChart {
     static let colors = ["#7f7f7f", "#1f77b4", "#aec7e8", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
     static let width = 560.0
-    static let left = 70.0
+    static let minimumLeft = 70.0
     static let right = 12.0
     static let barHeight = 22.0
     static let top = 48.0
@@ -15,16 +15,18 @@ enum CPUChart {
         guard !phases.isEmpty else { return nil }
         let totals = phases.map { $0.1.reduce(0) { $0 + $1.seconds } }
         let scale = Chart.niceCeiling(totals.max() ?? 1)
-        let plotWidth = Self.width - Self.left - Self.right
+        // Room for the longest bar label ("postgres baseline" in a comparison).
+        let left = max(Self.minimumLeft, Double(phases.map(\.0.count).max() ?? 0) * 6.5 + 10)
+        let plotWidth = Self.width - left - Self.right
         // The legend wraps onto as many rows as it needs.
         var legend: [(x: Double, row: Int)] = []
-        var legendX = Self.left
+        var legendX = left
         var legendRow = 0
         for name in processes {
             let itemWidth = 22 + Double(name.count) * 6.5
-            if legendX + itemWidth > Self.width - Self.right, legendX > Self.left {
+            if legendX + itemWidth > Self.width - Self.right, legendX > left {
                 legendRow += 1
-                legendX = Self.left
+                legendX = left
             }
             legend.append((legendX, legendRow))
             legendX += itemWidth
@@ -35,7 +37,7 @@ enum CPUChart {
         if standalone { svg += " xmlns=\"http://www.w3.org/2000/svg\"" }
         svg += " width=\"\(Int(Self.width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(Self.width)) \(Int(height))\""
         svg += " font-family=\"sans-serif\" font-size=\"11\">\n<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n"
-        svg += "<text x=\"\(Self.left)\" y=\"16\" font-size=\"13\" font-weight=\"bold\">CPU seconds per process, by phase</text>\n"
+        svg += "<text x=\"\(left)\" y=\"16\" font-size=\"13\" font-weight=\"bold\">CPU seconds per process, by phase</text>\n"
         for (index, name) in processes.enumerated() {
             let (x, row) = legend[index]
             let y = 26 + Double(row) * 16
@@ -45,8 +47,8 @@ enum CPUChart {
         svg += "\n"
         for (row, (name, cpu)) in phases.enumerated() {
             let y = top + Double(row) * (Self.barHeight + 8)
-            svg += "<text x=\"\(Self.left - 6)\" y=\"\(Chart.format(y + 15))\" text-anchor=\"end\">\(Report.escape(name))</text>"
-            var x = Self.left
+            svg += "<text x=\"\(left - 6)\" y=\"\(Chart.format(y + 15))\" text-anchor=\"end\">\(Report.escape(name))</text>"
+            var x = left
             for (index, process) in processes.enumerated() {
                 let seconds = cpu.first(where: { $0.process == process })?.seconds ?? 0
                 let barWidth = plotWidth * seconds / scale
@@ -59,7 +61,7 @@ enum CPUChart {
             }
             svg += "<text x=\"\(Chart.format(x + 4))\" y=\"\(Chart.format(y + 15))\">\(Report.number(totals[row])) s</text>\n"
         }
-        svg += "<text x=\"\(Self.left)\" y=\"\(Chart.format(height - 8))\" fill=\"#666\">full width = \(Chart.label(scale)) CPU seconds</text>\n"
+        svg += "<text x=\"\(left)\" y=\"\(Chart.format(height - 8))\" fill=\"#666\">full width = \(Chart.label(scale)) CPU seconds</text>\n"
         return svg + "</svg>"
     }
 

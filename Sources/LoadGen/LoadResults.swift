@@ -63,7 +63,41 @@ public struct PhaseResult: Codable, Sendable {
         public var databaseRows: Int?
         /// How long after the phase's end the database took to hold every winner.
         public var drainSeconds: Double?
+        /// The `kafka` stack: the campaign's events of the phase's epoch on the topic, and the distinct users they name.
+        public var topicEvents: Int?
+        public var topicDistinctWinners: Int?
         public var violations: [String]
+
+        /// What the stack's pipeline held, as recorded; nil for a run without a stack.
+        var pipeline: PipelineCounts? {
+            self.databaseRows.map {
+                PipelineCounts(
+                    databaseRows: $0,
+                    drainSeconds: self.drainSeconds ?? 0,
+                    topicEvents: self.topicEvents,
+                    topicDistinctWinners: self.topicDistinctWinners
+                )
+            }
+        }
+    }
+
+    /// What a stack's pipeline held once it drained after a phase.
+    public struct PipelineCounts: Sendable, Equatable {
+        /// The campaign's rows in the database of record.
+        public var databaseRows: Int
+        /// How long after the phase's end the database took to hold them.
+        public var drainSeconds: Double
+        /// The `kafka` stack: the campaign's events of the phase's epoch on the topic.
+        public var topicEvents: Int?
+        /// The distinct users those events name.
+        public var topicDistinctWinners: Int?
+
+        public init(databaseRows: Int, drainSeconds: Double, topicEvents: Int? = nil, topicDistinctWinners: Int? = nil) {
+            self.databaseRows = databaseRows
+            self.drainSeconds = drainSeconds
+            self.topicEvents = topicEvents
+            self.topicDistinctWinners = topicDistinctWinners
+        }
     }
 
     /// CPU seconds (user + system) one process of the stack used during the phase, from /proc.
@@ -160,9 +194,9 @@ extension PhaseResult {
 }
 
 extension PhaseResult {
-    /// What the database of record held once the pipeline drained, and how long that took; the
-    /// invariants are judged again with it.
-    public mutating func recordDatabase(rows: Int, drainSeconds: Double) {
+    /// What the pipeline held once it drained (the database of record, the topic), and how long that
+    /// took; the invariants are judged again with it.
+    public mutating func recordPipeline(_ counts: PipelineCounts) {
         self.invariants = .check(
             limit: self.invariants.limit,
             ok200: self.invariants.ok200,
@@ -170,8 +204,7 @@ extension PhaseResult {
             issued: self.invariants.issued,
             status: self.totals.status,
             sent: self.totals.sent,
-            databaseRows: rows,
-            drainSeconds: drainSeconds
+            pipeline: counts
         )
     }
 }
@@ -201,8 +234,7 @@ extension PhaseResult.Invariants {
         issued: Int?,
         status: StatusCounts,
         sent: Int,
-        databaseRows: Int? = nil,
-        drainSeconds: Double? = nil
+        pipeline: PhaseResult.PipelineCounts? = nil
     ) -> Self {
         var violations: [String] = []
         if let limit {
@@ -222,16 +254,26 @@ extension PhaseResult.Invariants {
         if status.total != sent {
             violations.append("\(sent) requests were sent but \(status.total) were counted")
         }
-        if let databaseRows, databaseRows != ok200 {
-            violations.append("the database of record holds \(databaseRows) coupons but clients got \(ok200) 200s")
+        if let rows = pipeline?.databaseRows, rows != ok200 {
+            violations.append("the database of record holds \(rows) coupons but clients got \(ok200) 200s")
+        }
+        if let events = pipeline?.topicEvents {
+            if events != ok200 {
+                violations.append("the topic holds \(events) events of the campaign's epoch but clients got \(ok200) 200s")
+            }
+            if let users = pipeline?.topicDistinctWinners, users != events {
+                violations.append("the topic's \(events) events name only \(users) distinct users: a duplicate event")
+            }
         }
         return Self(
             limit: limit,
             ok200: ok200,
             distinctWinners: distinct,
             issued: issued,
-            databaseRows: databaseRows,
-            drainSeconds: drainSeconds,
+            databaseRows: pipeline?.databaseRows,
+            drainSeconds: pipeline?.drainSeconds,
+            topicEvents: pipeline?.topicEvents,
+            topicDistinctWinners: pipeline?.topicDistinctWinners,
             violations: violations
         )
     }
@@ -252,8 +294,7 @@ extension LoadResults {
                 issued: phase.invariants.issued,
                 status: phase.totals.status,
                 sent: phase.totals.sent,
-                databaseRows: phase.invariants.databaseRows,
-                drainSeconds: phase.invariants.drainSeconds
+                pipeline: phase.invariants.pipeline
             )
         }
         return results

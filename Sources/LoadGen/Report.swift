@@ -9,41 +9,35 @@ public enum Report {
 
     /// One row for our phase and one for the seed's figures, when the seed ran that phase.
     static func rows(_ results: LoadResults) -> [[String]] {
-        var rows: [[String]] = []
-        for phase in results.phases {
-            let totals = phase.totals
-            let latency = totals.latencyMs
-            rows.append(
-                [phase.name, results.generator, number(totals.requestsPerSecond)]
-                    + [latency.avg, latency.p50, latency.p95, latency.p99, latency.max].map { $0.map(milliseconds) ?? "-" }
-                    + StatusClass.allCases.map { number(totals.status[$0]) }
-            )
-            if let seed = SeedFigures.forPhase(phase.name) {
-                rows.append(
-                    ["", "seed", "~" + number(seed.requestsPerSecond)]
-                        + [seed.avg, seed.p50, seed.p95, seed.p99, seed.max].map(milliseconds)
-                        + [
-                            seed.ok200.map(number) ?? "-", "-", seed.soldOut422.map { "~" + number($0) } ?? "-", "-",
-                            "\(number(seed.server5xx)) (\(seed.errorRate))", "-", "-",
-                        ]
-                )
-            }
+        results.phases.flatMap { phase in
+            [row(phase, run: results.generator, label: phase.name)] + (seedRow(phase.name, label: "").map { [$0] } ?? [])
         }
-        return rows
+    }
+
+    /// A phase's figures under the `headings`, labelled `label` and `run`.
+    static func row(_ phase: PhaseResult, run: String, label: String) -> [String] {
+        let totals = phase.totals
+        let latency = totals.latencyMs
+        return [label, run, number(totals.requestsPerSecond)]
+            + [latency.avg, latency.p50, latency.p95, latency.p99, latency.max].map { $0.map(milliseconds) ?? "-" }
+            + StatusClass.allCases.map { number(totals.status[$0]) }
+    }
+
+    /// The seed's figures for the phase `name` under the `headings` (run "seed"), if the seed ran it.
+    static func seedRow(_ name: String, label: String) -> [String]? {
+        SeedFigures.forPhase(name).map { seed in
+            [label, "seed", "~" + number(seed.requestsPerSecond)]
+                + [seed.avg, seed.p50, seed.p95, seed.p99, seed.max].map(milliseconds)
+                + [
+                    seed.ok200.map(number) ?? "-", "-", seed.soldOut422.map { "~" + number($0) } ?? "-", "-",
+                    "\(number(seed.server5xx)) (\(seed.errorRate))", "-", "-",
+                ]
+        }
     }
 
     /// The tables for a terminal: latencies in ms, and the invariant check per phase.
     public static func terminal(_ results: LoadResults) -> String {
-        let rows = [headings] + rows(results)
-        let widths = headings.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
-        var lines = rows.map { row in
-            row.enumerated().map { column, cell in
-                column < 2
-                    ? cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
-                    : String(repeating: " ", count: widths[column] - cell.count) + cell
-            }.joined(separator: "  ")
-        }
-        lines.insert(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  "), at: 1)
+        var lines = aligned([headings] + rows(results), textColumns: 2)
         lines.append("latencies in ms; seed: Spring Boot + Redis + Kafka + MySQL on a MacBook Pro (load-test-report.en.md)")
         for phase in results.phases {
             guard let table = stageRows(phase) else { continue }
@@ -117,6 +111,9 @@ public enum Report {
             if let rows = check.databaseRows {
                 issued += ", database rows \(rows)" + (check.drainSeconds.map { " (drained \(number($0)) s after the phase)" } ?? "")
             }
+            if let events = check.topicEvents {
+                issued += ", topic events \(events)" + (check.topicDistinctWinners.map { " (\($0) distinct users)" } ?? "")
+            }
             let limit = check.limit.map { "limit \($0), " } ?? ""
             let verdict = check.violations.isEmpty ? "invariants hold" : "VIOLATED: " + check.violations.joined(separator: "; ")
             return "\(phase.name): \(limit)200s \(check.ok200), distinct winners \(check.distinctWinners)\(issued), "
@@ -156,9 +153,7 @@ public enum Report {
         var text = "# CouponGate load test report\n\n"
         text += "Generator: \(results.generator) · target \(results.target)\(results.path) · started \(results.startedAt)\n\n"
         if let stack = stackLine(results) { text += stack + "\n\n" }
-        text += "| " + headings.joined(separator: " | ") + " |\n"
-        text += "|" + headings.indices.map { $0 < 2 ? "---|" : "---:|" }.joined() + "\n"
-        for row in rows(results) { text += "| " + row.joined(separator: " | ") + " |\n" }
+        text += markdownTable([headings] + rows(results))
         text += "\nLatencies in ms. Seed: Spring Boot + Redis + Kafka + MySQL on a MacBook Pro, k6 in Docker.\n\n"
         text += "## Invariants\n\n" + invariantLines(results).map { "- " + $0 }.joined(separator: "\n") + "\n"
         if let cpu = cpuRows(results) {
@@ -198,12 +193,8 @@ public enum Report {
         body +=
             "<p>Generator: \(escape(results.generator)) · target \(escape(results.target + results.path)) · started \(escape(results.startedAt))</p>\n"
         if let stack = stackLine(results) { body += "<p>\(escape(stack))</p>\n" }
-        body += "<table>\n<tr>" + headings.map { "<th>\(escape($0))</th>" }.joined() + "</tr>\n"
-        for row in rows(results) {
-            let seed = row[1] == "seed"
-            body += "<tr\(seed ? " class=\"seed\"" : "")>" + row.map { "<td>\(escape($0))</td>" }.joined() + "</tr>\n"
-        }
-        body += "</table>\n<p class=\"note\">Latencies in ms. Seed: Spring Boot + Redis + Kafka + MySQL on a MacBook Pro, k6 in Docker.</p>\n"
+        body += htmlTable([headings] + rows(results))
+        body += "<p class=\"note\">Latencies in ms. Seed: Spring Boot + Redis + Kafka + MySQL on a MacBook Pro, k6 in Docker.</p>\n"
         body +=
             "<ul class=\"invariants\">"
             + zip(results.phases, invariantLines(results)).map { phase, line in
@@ -226,20 +217,42 @@ public enum Report {
             body +=
                 "<div class=\"charts\">" + Chart.allCases.map { $0.svg(phase, standalone: false) }.joined(separator: "\n") + "</div>\n</section>\n"
         }
-        return """
-            <!DOCTYPE html>
-            <html lang="en"><head><meta charset="utf-8"><title>CouponGate load test report</title>
-            <style>
-            body{font:14px system-ui,sans-serif;margin:24px;color:#222}
-            table{border-collapse:collapse}td,th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right}
-            td:nth-child(-n+2),th:nth-child(-n+2){text-align:left}tr.seed{color:#888}
-            table.stages td,table.stages th{text-align:right}
-            li.ok{color:#176d2c}li.bad{color:#b00020;font-weight:bold}.note{color:#666}
-            .charts{display:flex;flex-wrap:wrap;gap:12px}svg.chart{background:#fff;border:1px solid #eee}
-            </style></head><body>
-            \(body)</body></html>
+        return page(title: "CouponGate load test report", body: body)
+    }
 
-            """
+    /// A Markdown table: headings, then rows; the first two columns (phase, run) text, the rest numbers.
+    static func markdownTable(_ rows: [[String]]) -> String {
+        var text = "| " + rows[0].joined(separator: " | ") + " |\n"
+        text += "|" + rows[0].indices.map { $0 < 2 ? "---|" : "---:|" }.joined() + "\n"
+        for row in rows.dropFirst() { text += "| " + row.joined(separator: " | ") + " |\n" }
+        return text
+    }
+
+    /// An HTML table: headings, then rows, the seed's rows greyed.
+    static func htmlTable(_ rows: [[String]]) -> String {
+        var table = "<table>\n<tr>" + rows[0].map { "<th>\(escape($0))</th>" }.joined() + "</tr>\n"
+        for row in rows.dropFirst() {
+            table += "<tr\(row.count > 1 && row[1] == "seed" ? " class=\"seed\"" : "")>" + row.map { "<td>\(escape($0))</td>" }.joined() + "</tr>\n"
+        }
+        return table + "</table>\n"
+    }
+
+    /// A self-contained HTML page in the reports' style.
+    static func page(title: String, body: String) -> String {
+        """
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8"><title>\(escape(title))</title>
+        <style>
+        body{font:14px system-ui,sans-serif;margin:24px;color:#222}
+        table{border-collapse:collapse}td,th{padding:3px 8px;border-bottom:1px solid #ddd;text-align:right}
+        td:nth-child(-n+2),th:nth-child(-n+2){text-align:left}tr.seed{color:#888}
+        table.stages td,table.stages th{text-align:right}
+        li.ok{color:#176d2c}li.bad{color:#b00020;font-weight:bold}.note{color:#666}
+        .charts{display:flex;flex-wrap:wrap;gap:12px}svg.chart{background:#fff;border:1px solid #eee}
+        </style></head><body>
+        \(body)</body></html>
+
+        """
     }
 
     // MARK: Formatting

@@ -25,6 +25,18 @@ public enum ReportFiles {
         try Data(Report.html(results).utf8).write(to: folder.appending(path: "report.html"), options: .atomic)
     }
 
+    /// Several runs side by side: `comparison.md`, `comparison.html` and `charts/comparison-cpu.svg`
+    /// (names that never overwrite a run's own report in the same folder).
+    public static func render(_ comparison: Comparison, to folder: URL) throws {
+        let chartName = "charts/comparison-cpu.svg"
+        if let chart = comparison.cpuChart(standalone: true) {
+            try FileManager.default.createDirectory(at: folder.appending(path: "charts"), withIntermediateDirectories: true)
+            try Data(chart.utf8).write(to: folder.appending(path: chartName), options: .atomic)
+        }
+        try Data(comparison.markdown(chart: chartName).utf8).write(to: folder.appending(path: "comparison.md"), options: .atomic)
+        try Data(comparison.html().utf8).write(to: folder.appending(path: "comparison.html"), options: .atomic)
+    }
+
     public static func read(_ file: URL) throws -> LoadResults {
         let data: Data
         do {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CouponCore
+import CouponKafka
 import CouponRedis
 import CouponServer
 import Foundation
@@ -27,6 +28,8 @@ final class LoadStack: Sendable {
     let processes: [LocalProcess]
     /// For reading the database of record after a phase; nil for `embedded`.
     let distributed: DistributedConfiguration?
+    /// The `kafka` stack's broker, for reading the topic after a phase.
+    let kafkaBrokers: String?
 
     private init(
         kind: Kind,
@@ -34,7 +37,8 @@ final class LoadStack: Sendable {
         targets: [LoadTarget],
         adminToken: String,
         processes: [LocalProcess],
-        distributed: DistributedConfiguration?
+        distributed: DistributedConfiguration?,
+        kafkaBrokers: String?
     ) {
         self.kind = kind
         self.folder = folder
@@ -42,6 +46,7 @@ final class LoadStack: Sendable {
         self.adminToken = adminToken
         self.processes = processes
         self.distributed = distributed
+        self.kafkaBrokers = kafkaBrokers
     }
 
     /// Starts the stack in `folder` (made here; name it with ``newFolder()``); on any failure, stops what
@@ -122,7 +127,8 @@ final class LoadStack: Sendable {
                 targets: targets,
                 adminToken: token,
                 processes: coupongate + servers,
-                distributed: distributed
+                distributed: distributed,
+                kafkaBrokers: kafka.last
             )
         } catch {
             await Self.stop(coupongate + servers, folder: folder, keep: keep)
@@ -163,19 +169,41 @@ final class LoadStack: Sendable {
     }
 
     /// Waits until the database of record holds `winners` coupons of `campaign` and nothing is in flight;
-    /// returns the rows it holds and how long that took (or the rows at the deadline).
-    func drained(_ campaign: CampaignID, winners: Int, timeout: Duration = .seconds(120), logger: Logger) async throws -> (rows: Int, seconds: Double)
+    /// then, on the `kafka` stack, reads the topic. Returns what the pipeline held (the rows at the
+    /// deadline if it never drained); nil for `embedded`.
+    func drained(
+        _ campaign: CampaignID,
+        winners: Int,
+        timeout: Duration = .seconds(120),
+        logger: Logger
+    ) async throws
+        -> PhaseResult.PipelineCounts?
     {
-        guard let distributed else { return (winners, 0) }
+        guard let distributed else { return nil }
         let started = ContinuousClock.now
-        while true {
-            let report = try await reconcile(campaign, repair: false, distributed: distributed, logger: logger)
-            let elapsed = ContinuousClock.now - started
-            if (report.databaseRows == winners && report.inFlight.isEmpty) || elapsed > timeout {
-                return (report.databaseRows, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
-            }
+        var report = try await reconcile(campaign, repair: false, distributed: distributed, logger: logger)
+        while !(report.databaseRows == winners && report.inFlight.isEmpty), ContinuousClock.now - started < timeout {
             try await Task.sleep(for: .milliseconds(250))
+            report = try await reconcile(campaign, repair: false, distributed: distributed, logger: logger)
         }
+        let elapsed = ContinuousClock.now - started
+        var counts = PhaseResult.PipelineCounts(
+            databaseRows: report.databaseRows,
+            drainSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        )
+        if let kafkaBrokers {
+            let topic = try await CouponTopicCount.read(
+                KafkaSinkSettings.defaultTopic,
+                brokers: kafkaBrokers,
+                campaign: campaign,
+                epoch: report.epoch,
+                expected: winners,
+                logger: logger
+            )
+            counts.topicEvents = topic.events
+            counts.topicDistinctWinners = topic.distinctUsers
+        }
+        return counts
     }
 
     /// The end of every process's log, for an error report.

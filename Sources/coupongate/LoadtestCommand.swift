@@ -234,10 +234,14 @@ struct LoadtestRunCommand: AsyncParsableCommand {
                 result.cpu = zip(stack.description.processes, zip(stack.cpuSeconds(), before)).map { name, pair in
                     PhaseResult.ProcessSeconds(process: name, seconds: pair.0 - pair.1)
                 }
-                if stack.distributed != nil, let campaign = try? CampaignID(validating: options.campaign) {
+                if let campaign = try? CampaignID(validating: options.campaign),
                     let drained = try await stack.drained(campaign, winners: result.invariants.ok200, logger: quiet)
-                    result.recordDatabase(rows: drained.rows, drainSeconds: drained.seconds)
-                    log("\(phase.name): the database holds \(drained.rows) coupons, \(String(format: "%.1f", drained.seconds)) s after the phase")
+                {
+                    result.recordPipeline(drained)
+                    log(
+                        "\(phase.name): the database holds \(drained.databaseRows) coupons, \(String(format: "%.1f", drained.drainSeconds)) s after the phase"
+                            + (drained.topicEvents.map { ", the topic \($0) events of the phase's epoch" } ?? "")
+                    )
                 }
             }
             results.phases.append(result)
@@ -272,33 +276,59 @@ struct LoadtestRunCommand: AsyncParsableCommand {
 struct LoadtestReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
-        abstract: "Judge a results.json (e.g. the k6 runner's) and render report.md, report.html and charts/.",
+        abstract: "Judge results.json files (e.g. the k6 runner's) and render their reports; several side by side.",
         discussion: """
             The invariants of every phase are judged again from the counts in the file, by the same \
             rules as the built-in generator's, whatever violations the producer wrote; the exit status \
             is 1 if any is violated.
+
+            One file: report.md, report.html and charts/ beside it (or in --out). Several (say, one run \
+            per stack): comparison.md, comparison.html and charts/comparison-cpu.svg in their common \
+            folder (or --out) — per phase the seed's row and one row per run, the spike's recovery, \
+            the CPU per role (generator, API, relay, consumer, Redis, database, broker), the invariants.
             """
     )
 
-    @Argument(help: "The results.json to render.")
-    var results: String
+    @Argument(help: "The results.json files to render.")
+    var results: [String]
 
-    @Option(help: "Folder for the reports (default: the results file's folder).")
+    @Option(help: "Folder for the reports (default: the results file's folder; for several, their common folder).")
     var out: String?
 
+    func validate() throws {
+        guard !results.isEmpty else { throw ValidationError("give at least one results.json") }
+    }
+
     func run() async throws {
-        let file = URL(fileURLWithPath: results)
-        let loaded: LoadResults
+        let files = results.map { URL(fileURLWithPath: $0).standardizedFileURL }
+        var loaded: [LoadResults] = []
         do {
-            loaded = try ReportFiles.read(file).rechecked()
+            for file in files { loaded.append(try ReportFiles.read(file).rechecked()) }
         } catch let error as LoadGenError {
             throw ValidationError(error.description)
         }
-        let folder = out.map { URL(fileURLWithPath: $0) } ?? file.deletingLastPathComponent()
-        try ReportFiles.render(loaded, to: folder)
-        print(Report.terminal(loaded), terminator: "")
-        print("reports: \(folder.path)/report.html, report.md")
-        if loaded.phases.contains(where: { !$0.invariants.violations.isEmpty }) { throw ExitCode(1) }
+        let folder = out.map { URL(fileURLWithPath: $0) } ?? Self.commonFolder(files)
+        if loaded.count == 1 {
+            try ReportFiles.render(loaded[0], to: folder)
+            print(Report.terminal(loaded[0]), terminator: "")
+            print("reports: \(folder.path)/report.html, report.md")
+        } else {
+            let comparison = Comparison(loaded)
+            try ReportFiles.render(comparison, to: folder)
+            print(comparison.terminal(), terminator: "")
+            print("reports: \(folder.path)/comparison.html, comparison.md")
+        }
+        if loaded.contains(where: { $0.phases.contains { !$0.invariants.violations.isEmpty } }) { throw ExitCode(1) }
+    }
+
+    /// The deepest folder holding every file.
+    static func commonFolder(_ files: [URL]) -> URL {
+        let folders = files.map { $0.deletingLastPathComponent().pathComponents }
+        var common = folders[0]
+        for folder in folders.dropFirst() {
+            common = Array(zip(common, folder).prefix { $0 == $1 }.map(\.0))
+        }
+        return URL(fileURLWithPath: common.isEmpty ? "/" : NSString.path(withComponents: common))
     }
 }
 

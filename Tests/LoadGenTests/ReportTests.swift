@@ -124,17 +124,23 @@ import Testing
         results.phases[0].cpu = [
             .init(process: "generator", seconds: 1), .init(process: "serve 1", seconds: 2.5), .init(process: "relay", seconds: 0.5),
         ]
-        results.phases[0].recordDatabase(rows: 100, drainSeconds: 1.3)
-        results.phases[1].recordDatabase(rows: 98, drainSeconds: 120)
+        results.phases[0].recordPipeline(.init(databaseRows: 100, drainSeconds: 1.3, topicEvents: 100, topicDistinctWinners: 100))
+        results.phases[1].recordPipeline(.init(databaseRows: 98, drainSeconds: 120, topicEvents: 101, topicDistinctWinners: 100))
         #expect(results.phases[0].invariants.violations.isEmpty)
-        #expect(results.phases[1].invariants.violations == ["the database of record holds 98 coupons but clients got 100 200s"])
+        #expect(
+            results.phases[1].invariants.violations == [
+                "the database of record holds 98 coupons but clients got 100 200s",
+                "the topic holds 101 events of the campaign's epoch but clients got 100 200s",
+                "the topic's 101 events name only 100 distinct users: a duplicate event",
+            ]
+        )
         #expect(results.rechecked().phases[1].invariants.violations == results.phases[1].invariants.violations, "rechecking keeps the rows")
 
         let terminal = Report.terminal(results)
         #expect(terminal.contains("Stack: kafka — generator, serve 1, relay"))
         let cpuLine = try #require(terminal.split(separator: "\n").first { $0.hasPrefix("baseline") && $0.contains("%") })
         #expect(cpuLine.contains("1 (25%)") && cpuLine.contains("2.5 (63%)") && cpuLine.contains("0.5 (13%)") && cpuLine.hasSuffix(" 4"))
-        #expect(terminal.contains("database rows 100 (drained 1.3 s after the phase)"))
+        #expect(terminal.contains("database rows 100 (drained 1.3 s after the phase), topic events 100 (100 distinct users)"))
 
         let markdown = Report.markdown(results, charts: "charts")
         #expect(markdown.contains("## Where the CPU went") && markdown.contains("| baseline | 1 (25%) | 2.5 (63%) | 0.5 (13%) | 4 |"))
@@ -151,6 +157,7 @@ import Testing
         try ReportFiles.write(results, to: folder)
         let read = try ReportFiles.read(folder.appending(path: "results.json"))
         #expect(read.stack == results.stack && read.phases[0].cpu == results.phases[0].cpu && read.phases[1].invariants.databaseRows == 98)
+        #expect(read.phases[1].invariants.topicEvents == 101 && read.phases[1].invariants.topicDistinctWinners == 100)
     }
 
     /// A spike: 10 VUs at 1 ms, 1000 VUs at 80 ms, 10 VUs again; the second after the drop
